@@ -1,0 +1,1 @@
+"""Shared config fragments: trainer defaults, mesh and optimizer presets, argument parsing."""

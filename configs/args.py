@@ -1,0 +1,36 @@
+"""Parsing of the `config.py:key=value,...` argument that every experiment config accepts."""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+
+def parse_arg(arg: str, **defaults: Any) -> dict[str, Any]:
+  """Parses 'smoke,seed=3,model=gt' against typed defaults.
+
+  A bare word `w` means `w=True`. Unknown keys and values of the wrong type fail
+  with a message naming the key, before any compute.
+  """
+  values = dict(defaults)
+  for item in filter(None, (s.strip() for s in arg.split(","))):
+    key, sep, raw = item.partition("=")
+    key = key.strip()
+    if key not in defaults:
+      raise ValueError(f"Unknown config argument {key!r} in {arg!r}; known arguments: {sorted(defaults)}.")
+    values[key] = _coerce(key, raw.strip() if sep else "True", type(defaults[key]))
+  return values
+
+
+def _coerce(key: str, raw: str, kind: type) -> Any:
+  if kind is str:
+    return raw
+  try:
+    value = ast.literal_eval(raw)
+  except (ValueError, SyntaxError):
+    value = raw
+  if kind is float and isinstance(value, int) and not isinstance(value, bool):
+    value = float(value)
+  if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+    raise TypeError(f"Config argument {key}={raw!r} must be of type {kind.__name__}.")
+  return value

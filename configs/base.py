@@ -1,0 +1,45 @@
+"""Trainer defaults that every experiment config starts from (the config contract of DESIGN.md)."""
+
+from __future__ import annotations
+
+import ml_collections
+
+from configs import mesh as mesh_presets
+from configs import optimizers
+
+
+def get_base_config() -> ml_collections.ConfigDict:
+  """Every key the trainer reads, with its default and therefore its type."""
+  c = ml_collections.ConfigDict()
+  c.seed = 0
+  c.workdir = ""  # default run directory when --workdir is not given
+  c.task = ""  # a name registered in research.tasks
+
+  c.model = ml_collections.ConfigDict({"name": ""})  # the rest: the model's constructor kwargs
+  c.data = ml_collections.ConfigDict()
+  c.data.name = ""  # a name registered in research.data
+  c.data.data_dir = ""  # TFDS data directory; "" = $TFDS_DATA_DIR or ~/tensorflow_datasets
+  c.data.batch_size = 32  # global, over all processes and devices
+  c.data.eval_batch_size = 32  # global
+  c.data.num_threads = 2  # grain reader threads per process
+  c.data.prefetch = 4  # batches prepared ahead of the step
+
+  c.optimizer = optimizers.adam(learning_rate=1e-3)
+  c.total_steps = 0  # 0: derived from `epochs`
+  c.epochs = 0  # converted once to steps with the training set size
+  c.eval_every_steps = 0  # 0: once per epoch
+  c.log_every_steps = 50
+  c.eval_splits = ("validation", "test")  # evaluated at every eval; the first one selects the best checkpoint
+  c.select_metric = ""  # e.g. "accuracy"; "" = the task's default
+  c.stop_below_lr = 0.0  # stop once the learning rate falls below this (reduce-on-plateau protocols)
+
+  c.checkpoint = ml_collections.ConfigDict()
+  c.checkpoint.every_steps = 1000
+  c.checkpoint.keep = 2
+  c.checkpoint.keep_best = True
+
+  c.mesh = mesh_presets.data_parallel()
+  c.diagnostics = ml_collections.ConfigDict()
+  c.diagnostics.every_steps = 50
+  c.diagnostics.on_nonfinite = "raise"  # 'raise' | 'skip_step'
+  return c

@@ -1,0 +1,1 @@
+"""Paper reproductions: one folder per paper table, plus the `run` entry point."""

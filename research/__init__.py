@@ -1,0 +1,1 @@
+"""Graph and layout transformers for diagrams: the reusable library."""

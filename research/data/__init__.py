@@ -1,0 +1,31 @@
+"""Datasets (TFDS builders, one folder each) and the input pipelines that the trainer asks for by name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import ml_collections
+
+from research.data.pipeline import Pipeline
+
+PipelineFactory = Callable[..., Pipeline]
+_PIPELINES: dict[str, PipelineFactory] = {}
+
+
+def register_pipeline(name: str) -> Callable[[PipelineFactory], PipelineFactory]:
+  def add(factory: PipelineFactory) -> PipelineFactory:
+    _PIPELINES[name] = factory
+    return factory
+
+  return add
+
+
+def build_pipeline(
+    config: ml_collections.ConfigDict, *, seed: int, train_rows: tuple[int, int], eval_rows: tuple[int, int]
+) -> Pipeline:
+  """The pipeline named by `config.name`, feeding this process's rows of each global batch."""
+  from research.data import graph_datasets  # noqa: F401  (registers the graph datasets)
+
+  if config.name not in _PIPELINES:
+    raise ValueError(f"Unknown dataset config.data.name={config.name!r}; known datasets: {sorted(_PIPELINES)}.")
+  return _PIPELINES[config.name](config, seed=seed, train_rows=train_rows, eval_rows=eval_rows)

@@ -1,0 +1,91 @@
+"""grain input pipelines over random-access sources (`tfds.data_source`).
+
+Batch k of training is a pure function of (seed, k): the record order is a
+per-epoch permutation of the training set, global batches are consecutive runs of
+it, and each process reads only its rows of each global batch. So resuming at
+step k needs nothing but k, and two processes × 4 devices see exactly the batches
+of one process × 8 devices.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Protocol
+
+import grain
+import numpy as np
+
+Batch = dict[str, np.ndarray]
+Collate = Callable[[Sequence[Mapping[str, Any]]], Batch]
+
+
+class RandomAccessSource(Protocol):
+  def __len__(self) -> int: ...
+  def __getitem__(self, index: int) -> Mapping[str, Any]: ...
+
+
+class Pipeline:
+  """Training and evaluation batches of one dataset, for this process's rows."""
+
+  def __init__(
+      self,
+      sources: Mapping[str, RandomAccessSource],
+      collate: Collate,
+      *,
+      batch_size: int,
+      eval_batch_size: int,
+      train_rows: tuple[int, int],
+      eval_rows: tuple[int, int],
+      seed: int,
+      num_threads: int = 2,
+      prefetch: int = 4,
+  ):
+    if "train" not in sources:
+      raise ValueError(f"A pipeline needs a 'train' source; got {sorted(sources)}.")
+    if len(sources["train"]) < batch_size:
+      raise ValueError(f"The training set has {len(sources['train'])} examples, fewer than batch_size={batch_size}.")
+    self.sources = dict(sources)
+    self.collate = collate
+    self.batch_size = batch_size
+    self.eval_batch_size = eval_batch_size
+    self.train_rows = train_rows
+    self.eval_rows = eval_rows
+    self.seed = seed
+    self.read_options = grain.ReadOptions(num_threads=num_threads, prefetch_buffer_size=prefetch)
+
+  @property
+  def num_train_examples(self) -> int:
+    return len(self.sources["train"])
+
+  @property
+  def steps_per_epoch(self) -> int:
+    return self.num_train_examples // self.batch_size
+
+  def _read(self, split: str, indices: np.ndarray, valid: np.ndarray) -> Batch:
+    source = self.sources[split]
+    batch = self.collate([source[int(i)] for i in indices])
+    batch["example_mask"] = valid
+    return batch
+
+  def train_batches(self, start_step: int = 0) -> Iterator[Batch]:
+    """This process's rows of global batches start_step, start_step + 1, ... (endless)."""
+    lo, hi = self.train_rows
+    order = grain.MapDataset.range(self.num_train_examples).shuffle(seed=self.seed).repeat()
+    batches = order.batch(self.batch_size, drop_remainder=True)[start_step:]
+    local = batches.map(lambda idx: self._read("train", np.asarray(idx)[lo:hi], np.ones(hi - lo, bool)))
+    return iter(local.to_iter_dataset(self.read_options))
+
+  def eval_batches(self, split: str) -> Iterator[Batch]:
+    """One pass over `split` in order; the last global batch is padded and masked out."""
+    if split not in self.sources:
+      raise ValueError(f"No {split!r} split in this dataset; available: {sorted(self.sources)}.")
+    n = len(self.sources[split])
+    num_batches = math.ceil(n / self.eval_batch_size)
+    lo, hi = self.eval_rows
+
+    def read(k: int) -> Batch:
+      rows = np.arange(k * self.eval_batch_size, (k + 1) * self.eval_batch_size)[lo:hi]
+      return self._read(split, np.where(rows < n, rows, 0), rows < n)
+
+    return iter(grain.MapDataset.range(num_batches).map(read).to_iter_dataset(self.read_options))

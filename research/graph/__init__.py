@@ -1,0 +1,1 @@
+"""Graph batches, segment operations and positional/structural encodings."""

@@ -1,0 +1,16 @@
+"""Problem types: each task owns its loss, its evaluation metrics and how a batch feeds the model."""
+
+from __future__ import annotations
+
+from research.tasks.base import Task
+from research.tasks.graph_classification import GraphClassification
+
+_TASKS: dict[str, type[Task]] = {
+    "graph_classification": GraphClassification,
+}
+
+
+def get_task(name: str) -> Task:
+  if name not in _TASKS:
+    raise ValueError(f"Unknown config.task={name!r}; known tasks: {sorted(_TASKS)}.")
+  return _TASKS[name]()

@@ -1,0 +1,5 @@
+"""The trainer: loop, train state, optimizers, sharding, checkpoints, diagnostics, writers."""
+
+from research.train.trainer import Preempted, Trainer, train_and_evaluate
+
+__all__ = ["Preempted", "Trainer", "train_and_evaluate"]

@@ -1,0 +1,69 @@
+"""Optax optimizers and learning-rate schedules from `config.optimizer`.
+
+The reduce-on-plateau schedule of Benchmarking GNNs is not a function of the step:
+it multiplies the learning rate by `lr_scale`, a value of the train state that
+`Plateau.update` lowers on the host after each evaluation. Every schedule is
+multiplied by `lr_scale` (1.0 unless a plateau lowered it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import ml_collections
+import optax
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULES = ("constant", "cosine", "plateau")
+
+
+def learning_rate_schedule(config: ml_collections.ConfigDict, total_steps: int) -> optax.Schedule:
+  """Base learning rate over steps: linear warmup, then constant or cosine decay."""
+  if config.schedule not in SCHEDULES:
+    raise ValueError(f"config.optimizer.schedule={config.schedule!r}; choose one of {SCHEDULES}.")
+  if config.schedule == "cosine":
+    return optax.warmup_cosine_decay_schedule(
+        0.0, config.learning_rate, max(config.warmup_steps, 0), max(total_steps, config.warmup_steps + 1)
+    )
+  if config.warmup_steps > 0:
+    return optax.join_schedules(
+        [optax.linear_schedule(0.0, config.learning_rate, config.warmup_steps), optax.constant_schedule(config.learning_rate)],
+        [config.warmup_steps],
+    )
+  return optax.constant_schedule(config.learning_rate)
+
+
+def build_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransformation:
+  """The optimizer with unit learning rate; the trainer scales updates by lr(step) * lr_scale.
+
+  Gradient clipping is not part of the chain: the trainer clips, so that it can report
+  the global norm before and after clipping.
+  """
+  if config.name not in OPTIMIZERS:
+    raise ValueError(f"config.optimizer.name={config.name!r}; choose one of {OPTIMIZERS}.")
+  if config.name == "adam":
+    return optax.scale_by_adam(b1=config.b1, b2=config.b2)
+  if config.name == "adamw":
+    return optax.chain(optax.scale_by_adam(b1=config.b1, b2=config.b2), optax.add_decayed_weights(config.weight_decay))
+  return optax.identity()
+
+
+@dataclasses.dataclass
+class Plateau:
+  """PyTorch's ReduceLROnPlateau (mode 'min', relative threshold, no cooldown), on the host.
+
+  Its fields live in the train state so that a resumed run continues the schedule.
+  """
+
+  factor: float
+  patience: int
+  threshold: float
+
+  def update(self, value: float, best: float, num_bad: int, scale: float) -> tuple[float, int, float]:
+    """One evaluation: returns the new (best, num_bad, scale)."""
+    if value < best * (1.0 - self.threshold):
+      return value, 0, scale
+    num_bad += 1
+    if num_bad > self.patience:
+      return best, 0, scale * self.factor
+    return best, num_bad, scale

@@ -1,0 +1,339 @@
+"""`train_and_evaluate(config, workdir)`: the one training loop of the zoo.
+
+The loop, in order: build the mesh and check the config against it; build the
+input pipeline for this process's rows; create the train state already sharded
+(init under jit with out_shardings) or restore it from the workdir; then step,
+log, evaluate, checkpoint. Everything a resumed run needs is in the checkpoint
+(the data position is the step), so a killed run restarted with the same command
+ends with exactly the parameters of an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import logging
+import math
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+from flax import nnx
+from jax.experimental import multihost_utils
+
+from research import data as data_lib
+from research import models
+from research import tasks
+from research.train import checkpoint as checkpoint_lib
+from research.train import diagnostics
+from research.train import optimizers
+from research.train import sharding
+from research.train import state as state_lib
+from research.train.step import eval_step, train_step
+from research.train.writers import Progress, RunWriter
+
+log = logging.getLogger("research.train")
+
+ON_NONFINITE = ("raise", "skip_step")
+
+
+class Preempted(SystemExit):
+  """Raised after the state was saved on SIGTERM; exit code 143 as for a SIGTERM."""
+
+  def __init__(self, step: int):
+    super().__init__(143)
+    self.step = step
+
+
+def validate(config: ml_collections.ConfigDict) -> None:
+  """Checks that need no devices: names and values the trainer will rely on."""
+  if config.diagnostics.on_nonfinite not in ON_NONFINITE:
+    raise ValueError(f"config.diagnostics.on_nonfinite={config.diagnostics.on_nonfinite!r}; choose one of {ON_NONFINITE}.")
+  if config.total_steps <= 0 and config.epochs <= 0:
+    raise ValueError("Set config.total_steps or config.epochs to a positive number.")
+  if not config.eval_splits:
+    raise ValueError("config.eval_splits is empty; name at least the validation split.")
+  model_kwargs = {k: v for k, v in config.model.items() if k != "name"}
+  models.check_kwargs(config.model.name, model_kwargs)
+  tasks.get_task(config.task)
+  optimizers.learning_rate_schedule(config.optimizer, 1)
+  optimizers.build_optimizer(config.optimizer)
+
+
+def _git_commit() -> str | None:
+  try:
+    out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                         cwd=os.path.dirname(os.path.abspath(__file__)))
+    return out.stdout.strip() or None
+  except (OSError, subprocess.SubprocessError):
+    return None
+
+
+def _scalar(value: float | int, mesh: jax.sharding.Mesh, dtype) -> jax.Array:
+  """A replicated scalar, built the same way on every process."""
+  return jax.make_array_from_callback((), sharding.replicated(mesh), lambda _: np.asarray(value, dtype))
+
+
+class Trainer:
+  """Holds what one run needs: mesh, pipeline, jitted steps, checkpoints, writers."""
+
+  def __init__(self, config: ml_collections.ConfigDict, workdir: str):
+    validate(config)
+    nnx.use_eager_sharding(False)
+    self.config = config
+    self.workdir = workdir
+    self.mesh = sharding.make_mesh(config.mesh)
+    sharding.check_batch_divisible(config.data.batch_size, self.mesh)
+    sharding.check_batch_divisible(config.data.eval_batch_size, self.mesh, "config.data.eval_batch_size")
+    self.task = tasks.get_task(config.task)
+    self.select_metric = config.select_metric or self.task.select_metric
+    self.pipeline = data_lib.build_pipeline(
+        config.data,
+        seed=config.seed,
+        train_rows=sharding.process_batch_rows(self.mesh, config.data.batch_size),
+        eval_rows=sharding.process_batch_rows(self.mesh, config.data.eval_batch_size),
+    )
+    self.steps_per_epoch = self.pipeline.steps_per_epoch
+    self.total_steps = config.total_steps or config.epochs * self.steps_per_epoch
+    self.eval_every = config.eval_every_steps or self.steps_per_epoch
+    self.tx = optimizers.build_optimizer(config.optimizer)
+    self.schedule = optimizers.learning_rate_schedule(config.optimizer, self.total_steps)
+    self.plateau = optimizers.Plateau(
+        config.optimizer.plateau_factor, config.optimizer.plateau_patience, config.optimizer.plateau_threshold
+    )
+    self._build_state_functions()
+    self.checkpoints = checkpoint_lib.Checkpoints(
+        os.path.join(workdir, "checkpoints"), keep=config.checkpoint.keep, every_steps=config.checkpoint.every_steps
+    )
+    self.best_checkpoint = (
+        checkpoint_lib.Checkpoints(os.path.join(workdir, "best"), keep=1) if config.checkpoint.keep_best else None
+    )
+    self._preempted = False
+
+  # ------------------------------------------------------------------ state
+
+  def _new_model(self) -> nnx.Module:
+    kwargs = {k: v for k, v in self.config.model.items() if k != "name"}
+    seed = self.config.seed
+    return models.build_model(self.config.model.name, rngs=nnx.Rngs(params=seed, dropout=seed + 1), **kwargs)
+
+  def _init(self) -> tuple[state_lib.TrainState, nnx.State]:
+    model = self._new_model()
+    _, params, rng_state, model_state = nnx.split(model, nnx.Param, nnx.RngState, ...)
+    return state_lib.create(params, model_state, self.tx, self.task.select_mode), rng_state
+
+  def _build_state_functions(self) -> None:
+    abstract_model = nnx.eval_shape(self._new_model)
+    abstract_model.train()
+    self.train_graphdef = nnx.split(abstract_model, nnx.Param, nnx.RngState, ...)[0]
+    self.module_order = diagnostics.definition_order(abstract_model)
+    abstract_model.eval()
+    self.eval_graphdef = nnx.split(abstract_model, nnx.Param, nnx.RngState, ...)[0]
+    self.abstract_state, abstract_rng = jax.eval_shape(self._init)
+    self.state_shardings = sharding.state_shardings(self.abstract_state, self.mesh)
+    rng_shardings = jax.tree.map(lambda _: sharding.replicated(self.mesh), abstract_rng)
+    batch_sharding = sharding.batch_sharding(self.mesh)
+    replicated = sharding.replicated(self.mesh)
+    self.init_state = jax.jit(self._init, out_shardings=(self.state_shardings, rng_shardings))
+    self.train_step = jax.jit(
+        functools.partial(
+            train_step, graphdef=self.train_graphdef, task=self.task, tx=self.tx, schedule=self.schedule,
+            grad_clip_norm=self.config.optimizer.grad_clip_norm, seed=self.config.seed,
+        ),
+        in_shardings=(self.state_shardings, batch_sharding, rng_shardings),
+        out_shardings=(self.state_shardings, replicated),
+        donate_argnums=0,
+    )
+    self.eval_step = jax.jit(
+        functools.partial(eval_step, graphdef=self.eval_graphdef, task=self.task),
+        in_shardings=(self.state_shardings, batch_sharding, rng_shardings),
+        out_shardings=replicated,
+    )
+    self.module_names = diagnostics.module_names(self.abstract_state.params)
+
+  def restore_target(self) -> Any:
+    return checkpoint_lib.abstract_with_shardings(self.abstract_state, self.state_shardings)
+
+  def num_params(self) -> int:
+    return sum(math.prod(x.shape) for x in jax.tree.leaves(self.abstract_state.params))
+
+  # ------------------------------------------------------------------ evaluation
+
+  def evaluate(self, state: state_lib.TrainState, split: str) -> dict[str, float]:
+    sums = None
+    for batch in self.pipeline.eval_batches(split):
+      out = self.eval_step(state, sharding.global_batch(batch, self.mesh), self.rng_state)
+      sums = out if sums is None else jax.tree.map(jnp.add, sums, out)
+    return self.task.finalize(jax.device_get(sums))
+
+  def evaluate_all(self, state: state_lib.TrainState) -> dict[str, float]:
+    return {f"{split}/{k}": v for split in self.config.eval_splits for k, v in self.evaluate(state, split).items()}
+
+  def _after_eval(self, state: state_lib.TrainState, metrics: dict[str, float]) -> state_lib.TrainState:
+    """Reduce-on-plateau on the validation loss, and best-checkpoint selection."""
+    host = state_lib.host_fields(state)
+    first = self.config.eval_splits[0]
+    if self.config.optimizer.schedule == "plateau":
+      best, bad, scale = self.plateau.update(metrics[f"{first}/loss"], host["plateau_best"], host["plateau_bad"], host["lr_scale"])
+      state = state.replace(
+          plateau_best=_scalar(best, self.mesh, np.float32),
+          plateau_bad=_scalar(bad, self.mesh, np.int32),
+          lr_scale=_scalar(scale, self.mesh, np.float32),
+      )
+    value = metrics[f"{first}/{self.select_metric}"]
+    better = value > host["best_metric"] if self.task.select_mode == "max" else value < host["best_metric"]
+    if better:
+      state = state.replace(best_metric=_scalar(value, self.mesh, np.float32), best_step=_scalar(host["step"], self.mesh, np.int32))
+      if self.best_checkpoint is not None:
+        self.best_checkpoint.save(host["step"], state, force=True)
+    return state
+
+  # ------------------------------------------------------------------ loop
+
+  def _on_sigterm(self, signum, frame) -> None:
+    log.warning("SIGTERM received: saving a checkpoint after the current step, then exiting.")
+    self._preempted = True
+
+  def _should_stop_for_preemption(self, step: int) -> bool:
+    if jax.process_count() == 1:
+      return self._preempted
+    if step % max(self.config.log_every_steps, 1):
+      return False
+    return bool(np.any(multihost_utils.process_allgather(np.asarray(self._preempted))))
+
+  def _check_finite(self, step: int, out: dict[str, Any]) -> None:
+    if bool(out["finite"]):
+      return
+    message = diagnostics.describe_nonfinite(step, float(out["loss"]), self.module_names, np.asarray(out["nonfinite_modules"]),
+                                           self.module_order)
+    if self.config.diagnostics.on_nonfinite == "raise":
+      raise diagnostics.NonFiniteError(message)
+    log.warning("%s Step skipped.", message)
+
+  def _batches(self, start_step: int) -> Iterator[tuple[dict[str, jax.Array], float]]:
+    """Global batches, with the seconds the host waited for each."""
+    batches = self.pipeline.train_batches(start_step)
+    while True:
+      t0 = time.perf_counter()
+      batch = sharding.global_batch(next(batches), self.mesh)
+      yield batch, time.perf_counter() - t0
+
+  def run(self) -> dict[str, Any]:
+    config, workdir = self.config, self.workdir
+    start_time = time.time()
+    state, self.rng_state = self.init_state()
+    restored = self.checkpoints.restore_latest(self.restore_target())
+    if restored is not None:
+      state = restored[1]
+      log.info("Resumed from %s at step %d.", self.checkpoints.manager.directory, restored[0])
+    start_step = int(jax.device_get(state.step))
+    log.info("%s: %d parameters, %d steps (%d per epoch), mesh %s, %d devices in %d processes.",
+             config.model.name, self.num_params(), self.total_steps, self.steps_per_epoch, dict(self.mesh.shape),
+             jax.device_count(), jax.process_count())
+    writer = RunWriter(workdir, start_step)
+    progress = Progress(start_step, self.total_steps, config.data.batch_size)
+    previous_handler = signal.signal(signal.SIGTERM, self._on_sigterm)
+    input_wait, step_time_start, last_eval, pending = 0.0, time.perf_counter(), {}, None
+    try:
+      step = start_step
+      batches = self._batches(start_step)
+      while step < self.total_steps:
+        batch, waited = next(batches)
+        input_wait += waited
+        state, out = self.train_step(state, batch, self.rng_state)
+        if pending is not None:  # checked one step late, so the host never stalls the device
+          self._check_finite(*pending)
+        step += 1
+        pending = (step, out)
+        if step % config.log_every_steps == 0 or step == self.total_steps:
+          self._check_finite(*pending)
+          logged = {k: v for k, v in out.items() if k not in ("finite", "nonfinite_modules", "diagnostics")}
+          scalars = {"train/" + k.removeprefix("batch_"): float(v) for k, v in jax.device_get(logged).items()}
+          writer.metrics(step, scalars)
+          log.info(progress.line(step, {"loss": scalars["train/loss"], "lr": scalars["train/learning_rate"]}))
+        if config.diagnostics.every_steps and step % config.diagnostics.every_steps == 0:
+          writer.diagnostics(step, {k: float(v) for k, v in jax.device_get(out["diagnostics"]).items()})
+        if step % self.eval_every == 0 or step == self.total_steps:
+          self._check_finite(*pending)
+          last_eval = self.evaluate_all(state)
+          state = self._after_eval(state, last_eval)
+          lr = float(self.schedule(step)) * state_lib.host_fields(state)["lr_scale"]
+          writer.metrics(step, {**last_eval, "train/learning_rate": lr})
+          log.info("eval at step %d: %s", step, " ".join(f"{k}={v:.4f}" for k, v in last_eval.items()))
+          if config.stop_below_lr and lr < config.stop_below_lr:
+            log.info("Learning rate %.3g fell below config.stop_below_lr=%.3g: stopping at step %d.", lr, config.stop_below_lr, step)
+            break
+        if step % config.checkpoint.every_steps == 0:
+          self._check_finite(*pending)
+          self.checkpoints.save(step, state)
+        if self._should_stop_for_preemption(step):
+          self._check_finite(*pending)
+          self.checkpoints.save(step, state, force=True)
+          self.checkpoints.wait()
+          log.warning("Saved a checkpoint at step %d after SIGTERM; rerun the same command to resume.", step)
+          raise Preempted(step)
+      if pending is not None:
+        self._check_finite(*pending)
+      train_seconds = time.perf_counter() - step_time_start
+      if not self.checkpoints.manager.latest_step() == step:
+        self.checkpoints.save(step, state, force=True)
+      self.checkpoints.wait()
+      final = self._final_report(state, step, start_step, last_eval, input_wait, train_seconds, time.time() - start_time)
+      self.final_state = state
+      return final
+    finally:
+      signal.signal(signal.SIGTERM, previous_handler)
+      writer.close()
+      self.checkpoints.close()
+      if self.best_checkpoint is not None:
+        self.best_checkpoint.close()
+
+  def _final_report(self, state, step, start_step, last_eval, input_wait, train_seconds, wall_seconds) -> dict[str, Any]:
+    host = state_lib.host_fields(state)
+    final = {
+        "step": step,
+        "total_steps": self.total_steps,
+        "final": last_eval or self.evaluate_all(state),
+        "best": None,
+        "num_params": self.num_params(),
+        "wall_time_s": wall_seconds,
+        "train_time_s": train_seconds,
+        "steps_this_run": step - start_step,
+        "input_wait_fraction": input_wait / max(train_seconds, 1e-9),
+        "devices": jax.device_count(),
+        "device_kind": jax.devices()[0].device_kind,
+        "processes": jax.process_count(),
+        "mesh": dict(self.mesh.shape),
+        "commit": _git_commit(),
+    }
+    if self.best_checkpoint is not None and host["best_step"] >= 0:
+      self.best_checkpoint.wait()
+      restored = self.best_checkpoint.restore_latest(self.restore_target())
+      if restored is not None:
+        final["best"] = {"step": restored[0], **self.evaluate_all(restored[1])}
+    if jax.process_index() == 0:
+      with open(os.path.join(self.workdir, "final.json"), "w") as f:
+        json.dump(final, f, indent=2)
+    return final
+
+
+def write_config(config: ml_collections.ConfigDict, workdir: str) -> None:
+  if jax.process_index() == 0:
+    os.makedirs(workdir, exist_ok=True)
+    with open(os.path.join(workdir, "config.json"), "w") as f:
+      f.write(config.to_json_best_effort(indent=2, sort_keys=True))
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
+  """Trains (or resumes) the run in `workdir` and returns the contents of final.json."""
+  trainer = Trainer(config, workdir)
+  write_config(config, workdir)
+  return trainer.run()
