@@ -23,6 +23,7 @@ def get_base_config() -> ml_collections.ConfigDict:
   c.data.eval_batch_size = 32  # global
   c.data.num_threads = 2  # grain reader threads per process
   c.data.prefetch = 4  # batches prepared ahead of the step
+  c.data.cache = False  # decode every record once and keep it in memory (small datasets)
 
   c.optimizer = optimizers.adam(learning_rate=1e-3)
   c.total_steps = 0  # 0: derived from `epochs`

@@ -16,6 +16,7 @@ import os
 import sys
 
 from absl import app, flags
+from absl import logging as absl_logging
 from ml_collections import config_flags
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file, with an optional :ARG.", lock_config=True)
@@ -38,6 +39,19 @@ def initialize_distributed() -> None:
     jax.distributed.initialize()
 
 
+def setup_logging() -> None:
+  """Our progress lines on stdout (process 0 only); library chatter (orbax, absl) only from warnings up."""
+  absl_logging.set_verbosity(absl_logging.WARNING)
+  handler = logging.StreamHandler(sys.stdout)
+  handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+  import jax
+
+  logger = logging.getLogger("research")
+  logger.setLevel(logging.INFO if jax.process_index() == 0 else logging.WARNING)
+  logger.addHandler(handler)
+  logger.propagate = False
+
+
 def default_workdir(config_path: str) -> str:
   return os.path.join("runs", os.path.basename(os.path.dirname(os.path.abspath(config_path))) or "default")
 
@@ -45,8 +59,8 @@ def default_workdir(config_path: str) -> str:
 def main(argv: list[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stdout)
   initialize_distributed()
+  setup_logging()
   from research import train
 
   config = _CONFIG.value

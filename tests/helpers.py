@@ -54,6 +54,10 @@ def final_params(workdir: str) -> dict:
 
   directory = os.path.join(workdir, "checkpoints")
   step = max(int(d) for d in os.listdir(directory) if d.isdigit())
-  tree = ocp.PyTreeCheckpointer().restore(os.path.join(directory, str(step), "state"))
+  path = os.path.join(directory, str(step), "state")
+  checkpointer = ocp.PyTreeCheckpointer()
+  metadata = checkpointer.metadata(path).item_metadata.tree
+  as_numpy = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=__import__("numpy").ndarray), metadata)
+  tree = checkpointer.restore(path, restore_args=as_numpy)
   flat = jax.tree_util.tree_flatten_with_path(tree["params"])[0]
   return {jax.tree_util.keystr(p): v for p, v in flat}

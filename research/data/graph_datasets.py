@@ -36,4 +36,5 @@ def csl_pipeline(config: ml_collections.ConfigDict, *, seed: int, train_rows, ev
       seed=seed,
       num_threads=config.num_threads,
       prefetch=config.prefetch,
+      cache=config.cache,
   )

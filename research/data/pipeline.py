@@ -25,6 +25,11 @@ class RandomAccessSource(Protocol):
   def __getitem__(self, index: int) -> Mapping[str, Any]: ...
 
 
+def _decoded(source: RandomAccessSource) -> list[Mapping[str, Any]]:
+  """Every record of `source`, decoded once (for datasets that fit in memory)."""
+  return [source[i] for i in range(len(source))]
+
+
 class Pipeline:
   """Training and evaluation batches of one dataset, for this process's rows."""
 
@@ -40,18 +45,20 @@ class Pipeline:
       seed: int,
       num_threads: int = 2,
       prefetch: int = 4,
+      cache: bool = False,
   ):
     if "train" not in sources:
       raise ValueError(f"A pipeline needs a 'train' source; got {sorted(sources)}.")
     if len(sources["train"]) < batch_size:
       raise ValueError(f"The training set has {len(sources['train'])} examples, fewer than batch_size={batch_size}.")
-    self.sources = dict(sources)
+    self.sources = {k: _decoded(v) for k, v in sources.items()} if cache else dict(sources)
     self.collate = collate
     self.batch_size = batch_size
     self.eval_batch_size = eval_batch_size
     self.train_rows = train_rows
     self.eval_rows = eval_rows
     self.seed = seed
+    self.num_threads = num_threads
     self.read_options = grain.ReadOptions(num_threads=num_threads, prefetch_buffer_size=prefetch)
 
   @property
@@ -74,7 +81,14 @@ class Pipeline:
     order = grain.MapDataset.range(self.num_train_examples).shuffle(seed=self.seed).repeat()
     batches = order.batch(self.batch_size, drop_remainder=True)[start_step:]
     local = batches.map(lambda idx: self._read("train", np.asarray(idx)[lo:hi], np.ones(hi - lo, bool)))
-    return iter(local.to_iter_dataset(self.read_options))
+    return self._iterate(local)
+
+  def _iterate(self, dataset: grain.MapDataset) -> Iterator[Batch]:
+    """grain's reader threads, or (num_threads=0) plain reads in order: cheaper for
+    cached records, where grain's per-element overhead would dominate."""
+    if self.num_threads:
+      return iter(dataset.to_iter_dataset(self.read_options))
+    return (dataset[k] for k in range(len(dataset)))
 
   def eval_batches(self, split: str) -> Iterator[Batch]:
     """One pass over `split` in order; the last global batch is padded and masked out."""
@@ -88,4 +102,4 @@ class Pipeline:
       rows = np.arange(k * self.eval_batch_size, (k + 1) * self.eval_batch_size)[lo:hi]
       return self._read(split, np.where(rows < n, rows, 0), rows < n)
 
-    return iter(grain.MapDataset.range(num_batches).map(read).to_iter_dataset(self.read_options))
+    return self._iterate(grain.MapDataset.range(num_batches).map(read))

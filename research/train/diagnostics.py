@@ -31,7 +31,7 @@ import numpy as np
 EXPLODING_GROWTH = 100.0  # gradient norm grew more than this factor, or ...
 EXPLODING_ABSOLUTE = 1e3  # ... exceeds this value
 VANISHING_ABSOLUTE = 1e-7  # gradient norm below this, or ...
-VANISHING_RATIO = 1e-4  # ... below this fraction of the largest module's norm
+VANISHING_RATIO = 1e-4  # ... below this fraction of the median group's norm
 
 
 def _key_name(key: Any) -> str | None:
@@ -162,14 +162,14 @@ def verdicts(rows: Sequence[dict[str, Any]]) -> dict[str, str]:
     return {}
   tail = {g: float(np.median(v[-max(1, len(v) // 4):])) for g, v in series.items()}
   head = {g: float(np.median(v[: max(1, len(v) // 4)])) for g, v in series.items()}
-  largest = max(tail.values()) if tail else 0.0
+  typical = float(np.median(list(tail.values())))
   out = {}
   for group in series:
     t, h = tail[group], head[group]
     if not math.isfinite(t) or t > EXPLODING_ABSOLUTE or (h > 0 and t / h > EXPLODING_GROWTH):
       out[group] = f"exploding (median norm {h:.3g} -> {t:.3g})"
-    elif t < VANISHING_ABSOLUTE or (largest > 0 and t / largest < VANISHING_RATIO):
-      out[group] = f"vanishing (median norm {t:.3g}, largest group {largest:.3g})"
+    elif t < VANISHING_ABSOLUTE or (typical > 0 and t / typical < VANISHING_RATIO):
+      out[group] = f"vanishing (median norm {t:.3g}, median over groups {typical:.3g})"
     else:
       out[group] = f"healthy (median norm {h:.3g} -> {t:.3g})"
   return out

@@ -133,6 +133,8 @@ def check_batch_divisible(global_batch: int, mesh: Mesh, what: str = "config.dat
 def global_batch(local_batch: Mapping[str, np.ndarray], mesh: Mesh) -> dict[str, jax.Array]:
   """Assembles each process's slice into one global array sharded over the batch axes."""
   sharding = batch_sharding(mesh)
+  if jax.process_count() == 1:
+    return jax.device_put(dict(local_batch), sharding)  # one call for all arrays: cheaper per step
   return {k: jax.make_array_from_process_local_data(sharding, v) for k, v in local_batch.items()}
 
 

@@ -41,7 +41,8 @@ def train_step(
   step_key = jax.random.fold_in(jax.random.key(seed), state.step)
 
   def loss_fn(params: nnx.State) -> tuple[jax.Array, tuple[dict[str, jax.Array], nnx.State]]:
-    model = nnx.merge(graphdef, params, rng_state, state.model_state)
+    # copy=True: fresh Variables at this trace level, which dropout may then advance.
+    model = nnx.merge(graphdef, params, rng_state, state.model_state, copy=True)
     nnx.reseed(model, dropout=step_key)
     loss, metrics = task.loss(model, batch)
     _, _, _, model_state = nnx.split(model, nnx.Param, nnx.RngState, ...)

@@ -32,6 +32,7 @@ from jax.experimental import multihost_utils
 from research import data as data_lib
 from research import models
 from research import tasks
+from research.data.prefetch import prefetch
 from research.train import checkpoint as checkpoint_lib
 from research.train import diagnostics
 from research.train import optimizers
@@ -131,10 +132,10 @@ class Trainer:
     return state_lib.create(params, model_state, self.tx, self.task.select_mode), rng_state
 
   def _build_state_functions(self) -> None:
-    abstract_model = nnx.eval_shape(self._new_model)
+    abstract_model = nnx.eval_shape(self._new_model)  # rebuilt by merge: attributes sorted by name
+    self.module_order = self._module_order()
     abstract_model.train()
     self.train_graphdef = nnx.split(abstract_model, nnx.Param, nnx.RngState, ...)[0]
-    self.module_order = diagnostics.definition_order(abstract_model)
     abstract_model.eval()
     self.eval_graphdef = nnx.split(abstract_model, nnx.Param, nnx.RngState, ...)[0]
     self.abstract_state, abstract_rng = jax.eval_shape(self._init)
@@ -158,6 +159,18 @@ class Trainer:
         out_shardings=replicated,
     )
     self.module_names = diagnostics.module_names(self.abstract_state.params)
+
+  def _module_order(self) -> dict[str, int]:
+    """Forward (definition) order of the modules, read off a model built abstractly."""
+    order: dict[str, int] = {}
+
+    def build() -> nnx.State:
+      model = self._new_model()
+      order.update(diagnostics.definition_order(model))
+      return nnx.state(model, nnx.Param)
+
+    jax.eval_shape(build)
+    return order
 
   def restore_target(self) -> Any:
     return checkpoint_lib.abstract_with_shardings(self.abstract_state, self.state_shardings)
@@ -219,12 +232,17 @@ class Trainer:
     log.warning("%s Step skipped.", message)
 
   def _batches(self, start_step: int) -> Iterator[tuple[dict[str, jax.Array], float]]:
-    """Global batches, with the seconds the host waited for each."""
-    batches = self.pipeline.train_batches(start_step)
-    while True:
-      t0 = time.perf_counter()
-      batch = sharding.global_batch(next(batches), self.mesh)
-      yield batch, time.perf_counter() - t0
+    """Global batches already on the devices, with the seconds the loop waited for each."""
+    batches = prefetch(
+        self.pipeline.train_batches(start_step), lambda b: sharding.global_batch(b, self.mesh), self.config.data.prefetch
+    )
+    try:
+      while True:
+        t0 = time.perf_counter()
+        batch = next(batches)
+        yield batch, time.perf_counter() - t0
+    finally:
+      batches.close()  # stops the prefetch thread before the devices go away
 
   def run(self) -> dict[str, Any]:
     config, workdir = self.config, self.workdir
@@ -242,9 +260,9 @@ class Trainer:
     progress = Progress(start_step, self.total_steps, config.data.batch_size)
     previous_handler = signal.signal(signal.SIGTERM, self._on_sigterm)
     input_wait, step_time_start, last_eval, pending = 0.0, time.perf_counter(), {}, None
+    batches = self._batches(start_step)
     try:
       step = start_step
-      batches = self._batches(start_step)
       while step < self.total_steps:
         batch, waited = next(batches)
         input_wait += waited
@@ -268,6 +286,7 @@ class Trainer:
           lr = float(self.schedule(step)) * state_lib.host_fields(state)["lr_scale"]
           writer.metrics(step, {**last_eval, "train/learning_rate": lr})
           log.info("eval at step %d: %s", step, " ".join(f"{k}={v:.4f}" for k, v in last_eval.items()))
+          progress.restart_clock(step)
           if config.stop_below_lr and lr < config.stop_below_lr:
             log.info("Learning rate %.3g fell below config.stop_below_lr=%.3g: stopping at step %d.", lr, config.stop_below_lr, step)
             break
@@ -290,6 +309,7 @@ class Trainer:
       self.final_state = state
       return final
     finally:
+      batches.close()
       signal.signal(signal.SIGTERM, previous_handler)
       writer.close()
       self.checkpoints.close()

@@ -41,8 +41,6 @@ class RunWriter:
     self._tb = tensorboardX.SummaryWriter(os.path.join(workdir, "tb"), purge_step=start_step + 1 if start_step else None)
 
   def _write(self, stream, step: int, scalars: Mapping[str, float], tb_prefix: str = "") -> None:
-    if not self.enabled:
-      return
     row = {"step": int(step), **{k: float(v) for k, v in scalars.items()}}
     stream.write(json.dumps(row) + "\n")
     stream.flush()
@@ -51,10 +49,12 @@ class RunWriter:
         self._tb.add_scalar(tb_prefix + key, value, step)
 
   def metrics(self, step: int, scalars: Mapping[str, float]) -> None:
-    self._write(self._metrics, step, scalars)
+    if self.enabled:
+      self._write(self._metrics, step, scalars)
 
   def diagnostics(self, step: int, scalars: Mapping[str, float]) -> None:
-    self._write(self._diagnostics, step, scalars, tb_prefix="diagnostics/")
+    if self.enabled:
+      self._write(self._diagnostics, step, scalars, tb_prefix="diagnostics/")
 
   def close(self) -> None:
     if self.enabled:
@@ -70,6 +70,10 @@ class Progress:
     self.total_steps = total_steps
     self.batch_size = batch_size
     self._last_step, self._last_time = start_step, time.perf_counter()
+
+  def restart_clock(self, step: int) -> None:
+    """Excludes time spent outside training steps (evaluation) from the rate."""
+    self._last_step, self._last_time = step, time.perf_counter()
 
   def line(self, step: int, scalars: Mapping[str, float]) -> str:
     now = time.perf_counter()

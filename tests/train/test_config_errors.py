@@ -94,5 +94,5 @@ def test_mesh_rules_replicate_dimensions_the_mesh_does_not_divide():
   )
   out = subprocess.run([sys.executable, "-c", code], env=env_with_devices(8, "/nonexistent"), cwd=REPO,
                        capture_output=True, text=True, check=True).stdout.split("\n")
-  assert out[0] == "PartitionSpec('fsdp', None)"
-  assert out[1] == "PartitionSpec('fsdp', 'tensor')"
+  assert out[0] == "P('fsdp', None)"
+  assert out[1] == "P('fsdp', 'tensor')"

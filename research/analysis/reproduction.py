@@ -1,0 +1,100 @@
+"""Shared machinery of the `reproduce.py` scripts: run a protocol, aggregate, compare with papers/."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import yaml
+
+PAPERS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "papers")
+
+
+@dataclasses.dataclass(frozen=True)
+class PaperNumber:
+  mean: float
+  std: float
+  source: str
+
+
+def paper_number(paper: str, table: str, **match: Any) -> PaperNumber:
+  """The row of `papers/<paper>.yaml` table `table` whose fields equal `match`."""
+  with open(os.path.join(PAPERS_DIR, f"{paper}.yaml")) as f:
+    tables = yaml.safe_load(f)["tables"]
+  rows = [r for r in tables[table]["rows"] if all(r.get(k) == v for k, v in match.items())]
+  if len(rows) != 1:
+    raise KeyError(f"papers/{paper}.yaml table {table!r}: {len(rows)} rows match {match}, expected 1.")
+  return PaperNumber(float(rows[0]["mean"]), float(rows[0]["std"]), tables[table]["source"])
+
+
+@dataclasses.dataclass
+class Row:
+  """One line of results.md / results.json."""
+
+  name: str
+  metric: str
+  values: list[float]
+  paper: PaperNumber | None = None
+
+  @property
+  def mean(self) -> float:
+    return float(np.mean(self.values))
+
+  @property
+  def std(self) -> float:
+    return float(np.std(self.values))  # population std (ddof=0), as the papers' scripts compute it
+
+  @property
+  def within_paper_spread(self) -> bool | None:
+    """|measured mean - paper mean| <= paper std (a paper std of 0 asks for the same mean)."""
+    if self.paper is None:
+      return None
+    return abs(self.mean - self.paper.mean) <= self.paper.std + 1e-6
+
+  def to_json(self) -> dict[str, Any]:
+    return {
+        "name": self.name,
+        "metric": self.metric,
+        "measured_mean": self.mean,
+        "measured_std": self.std,
+        "n": len(self.values),
+        "paper_mean": self.paper.mean if self.paper else None,
+        "paper_std": self.paper.std if self.paper else None,
+        "within_paper_spread": self.within_paper_spread,
+    }
+
+
+def markdown_table(rows: Sequence[Row]) -> str:
+  lines = [
+      "| model | metric | measured (mean ± std) | n | paper | within paper spread |",
+      "|---|---|---|---|---|---|",
+  ]
+  for r in rows:
+    paper = f"{r.paper.mean:.3f} ± {r.paper.std:.3f}" if r.paper else "not reported"
+    within = {None: "–", True: "yes", False: "no"}[r.within_paper_spread]
+    lines.append(f"| {r.name} | {r.metric} | {r.mean:.3f} ± {r.std:.3f} | {len(r.values)} | {paper} | {within} |")
+  return "\n".join(lines)
+
+
+def write_results(out_dir: str, experiment: str, quick: bool, rows: Sequence[Row], header: str) -> str:
+  """Writes results.json and results.md; returns the markdown."""
+  os.makedirs(out_dir, exist_ok=True)
+  with open(os.path.join(out_dir, "results.json"), "w") as f:
+    json.dump({"experiment": experiment, "quick": quick, "rows": [r.to_json() for r in rows]}, f, indent=2)
+  sources = sorted({r.paper.source for r in rows if r.paper})
+  text = "\n\n".join([header, markdown_table(rows), *(f"Paper numbers: {s}." for s in sources)]) + "\n"
+  with open(os.path.join(out_dir, "results.md"), "w") as f:
+    f.write(text)
+  return text
+
+
+def eta(done: int, total: int, elapsed: float) -> str:
+  if done == 0:
+    return "?"
+  seconds = elapsed / done * (total - done)
+  return f"{int(seconds // 60)}m{int(seconds % 60):02d}s" if math.isfinite(seconds) else "?"

@@ -1,0 +1,136 @@
+"""Input encoders and the graph readout shared by the graph models.
+
+Input embedding follows Benchmarking GNNs (Dwivedi et al., JMLR 2023) and the
+Graph Transformer (Dwivedi & Bresson, 2020, Sec. 3): node features and the
+positional encoding are each embedded linearly and summed,
+h_i^0 = A^0 x_i + a^0 + C^0 lambda_i + c^0. Featureless graphs
+(`node_in_dim=0`, e.g. CSL) use the PE embedding alone, or, without a PE, one
+learned vector shared by all nodes (the reference `nn.Embedding(1, hidden)`).
+Laplacian eigenvectors have arbitrary signs, so in training each column of each
+graph is multiplied by a random +-1 drawn from the "dropout" rng stream.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from research.graph.batch import GraphBatch
+from research.graph.encodings import random_sign_flip
+from research.nn.dense import dense
+
+PE_KINDS = ("none", "lap", "rwse")
+PE_FIELDS = {"lap": "lap_eigvec", "rwse": "rwse"}  # GraphBatch field read by each PE
+READOUTS = ("mean", "sum", "max", "none")
+
+
+def _mask_nodes(h: jax.Array, node_mask: jax.Array) -> jax.Array:
+  """Zeroes padded rows: [B, N, D], [B, N] -> [B, N, D]."""
+  return jnp.where(node_mask[..., None], h, 0.0)
+
+
+class LapPEEncoder(nnx.Module):
+  """Linear embedding of Laplacian eigenvectors with a random sign flip in training."""
+
+  def __init__(self, pe_dim: int, hidden_dim: int, *, rngs: nnx.Rngs):
+    self.pe_dim = pe_dim
+    self.proj = dense(pe_dim, hidden_dim, axes=(None, "embed"), rngs=rngs)
+    self.deterministic = False  # model.eval() sets True: no sign flip
+    self.rngs = rngs["dropout"].fork()
+
+  def __call__(self, eigvec: jax.Array) -> jax.Array:
+    """[B, N, K >= pe_dim] -> [B, N, hidden]; only the first pe_dim columns are used."""
+    eigvec = _take_channels(eigvec, self.pe_dim, "lap_eigvec")
+    if not self.deterministic:
+      eigvec = random_sign_flip(self.rngs(), eigvec)
+    return self.proj(eigvec)
+
+
+class RWSEEncoder(nnx.Module):
+  """Linear embedding of random-walk return probabilities."""
+
+  def __init__(self, pe_dim: int, hidden_dim: int, *, rngs: nnx.Rngs):
+    self.pe_dim = pe_dim
+    self.proj = dense(pe_dim, hidden_dim, axes=(None, "embed"), rngs=rngs)
+
+  def __call__(self, rwse: jax.Array) -> jax.Array:
+    """[B, N, R >= pe_dim] -> [B, N, hidden]."""
+    return self.proj(_take_channels(rwse, self.pe_dim, "rwse"))
+
+
+def _take_channels(x: jax.Array | None, dim: int, name: str) -> jax.Array:
+  """The first `dim` channels of a node encoding, with a clear error when missing."""
+  if x is None:
+    raise ValueError(f"The model was built with a PE that reads graph.{name}, but the batch has none.")
+  if x.shape[-1] < dim:
+    raise ValueError(f"graph.{name} has {x.shape[-1]} channels but the model was built with pe_dim={dim}.")
+  return x[..., :dim]
+
+
+def _normal_init(rngs: nnx.Rngs, dim: int) -> jax.Array:
+  """N(0, 1) values on the "embed" axis, like a PyTorch nn.Embedding row."""
+  init = nnx.with_partitioning(nnx.initializers.normal(1.0), ("embed",))
+  return init(rngs.params(), (dim,))
+
+
+class NodeEncoder(nnx.Module):
+  """h^0 = embed(x) + embed_pe(pe) on real nodes, zero on padding."""
+
+  def __init__(self, node_in_dim: int, hidden_dim: int, *, pe: str, pe_dim: int, rngs: nnx.Rngs):
+    if pe not in PE_KINDS:
+      raise ValueError(f"Unknown pe={pe!r}; expected one of {PE_KINDS}.")
+    if pe != "none" and pe_dim <= 0:
+      raise ValueError(f"pe={pe!r} needs pe_dim > 0 (the number of PE channels); got {pe_dim}.")
+    self.feature = dense(node_in_dim, hidden_dim, axes=(None, "embed"), rngs=rngs) if node_in_dim > 0 else None
+    self.constant = nnx.Param(_normal_init(rngs, hidden_dim)) if node_in_dim == 0 and pe == "none" else None
+    encoders = {"lap": LapPEEncoder, "rwse": RWSEEncoder}
+    self.pe_encoder = encoders[pe](pe_dim, hidden_dim, rngs=rngs) if pe in encoders else None
+    self.pe = pe
+
+  def __call__(self, graph: GraphBatch) -> jax.Array:
+    """-> [B, N, hidden]."""
+    mask = graph.node_mask
+    h = 0.0
+    if self.feature is not None:
+      h = self.feature(graph.node_features)
+    if self.constant is not None:
+      h = jnp.broadcast_to(self.constant[...], mask.shape + self.constant.shape)
+    if self.pe_encoder is not None:
+      h = h + self.pe_encoder(getattr(graph, PE_FIELDS[self.pe]))
+    return _mask_nodes(h, mask)
+
+
+class EdgeEncoder(nnx.Module):
+  """e^0 = embed(edge features); featureless edges (`edge_in_dim=0`) embed a constant 1."""
+
+  def __init__(self, edge_in_dim: int, hidden_dim: int, *, rngs: nnx.Rngs):
+    self.edge_in_dim = edge_in_dim
+    self.proj = dense(max(edge_in_dim, 1), hidden_dim, axes=(None, "embed"), rngs=rngs)
+
+  def __call__(self, graph: GraphBatch) -> jax.Array:
+    """-> [B, E, hidden], zero on padded edges."""
+    if self.edge_in_dim > 0:
+      e = graph.edge_features
+    else:
+      e = jnp.ones(graph.edge_mask.shape + (1,), jnp.float32)
+    return jnp.where(graph.edge_mask[..., None], self.proj(e), 0.0)
+
+
+def readout(h: jax.Array, node_mask: jax.Array, kind: str) -> jax.Array:
+  """Pools real nodes per graph: [B, N, D] -> [B, D] ("none": [B, N, D], padding zeroed).
+
+  Graphs with no real node (batch padding) pool to zero.
+  """
+  mask = node_mask[..., None]
+  if kind == "none":
+    return _mask_nodes(h, node_mask)
+  if kind == "sum":
+    return jnp.sum(jnp.where(mask, h, 0.0), axis=1)
+  count = jnp.sum(mask, axis=1)  # [B, 1]
+  if kind == "mean":
+    return jnp.sum(jnp.where(mask, h, 0.0), axis=1) / jnp.maximum(count, 1)
+  if kind == "max":
+    lowest = jnp.finfo(h.dtype).min
+    return jnp.where(count > 0, jnp.max(jnp.where(mask, h, lowest), axis=1), 0.0)
+  raise ValueError(f"Unknown readout={kind!r}; expected one of {READOUTS}.")
