@@ -87,7 +87,7 @@ def write_results(out_dir: str, experiment: str, quick: bool, rows: Sequence[Row
   with open(os.path.join(out_dir, "results.json"), "w") as f:
     json.dump({"experiment": experiment, "quick": quick, "rows": [r.to_json() for r in rows]}, f, indent=2)
   sources = sorted({r.paper.source for r in rows if r.paper})
-  text = "\n\n".join([header, markdown_table(rows), *(f"Paper numbers: {s}." for s in sources)]) + "\n"
+  text = "\n\n".join([header, markdown_table(rows), "Paper numbers: " + "; ".join(sources) + "."]) + "\n"
   with open(os.path.join(out_dir, "results.md"), "w") as f:
     f.write(text)
   return text

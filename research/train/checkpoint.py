@@ -8,6 +8,7 @@ to restore (partial or corrupt) is reported and the previous one is used.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import jax
@@ -21,7 +22,7 @@ class Checkpoints:
 
   def __init__(self, directory: str, *, keep: int, every_steps: int = 0):
     self.manager = ocp.CheckpointManager(
-        directory,
+        os.path.abspath(directory),  # orbax needs absolute paths
         options=ocp.CheckpointManagerOptions(
             max_to_keep=keep, save_interval_steps=max(every_steps, 1), create=True, enable_async_checkpointing=True
         ),

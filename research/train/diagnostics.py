@@ -148,8 +148,8 @@ def module_group(module: str) -> str:
   return "/".join(module.split("/")[:2])
 
 
-def verdicts(rows: Sequence[dict[str, Any]]) -> dict[str, str]:
-  """Exploding / vanishing / healthy per module group, from diagnostics.jsonl rows."""
+def group_series(rows: Sequence[dict[str, Any]]) -> dict[str, list[float]]:
+  """Gradient norm of each module group at each logged step (root of summed squares)."""
   series: dict[str, list[float]] = collections.defaultdict(list)
   for row in rows:
     group_sq: dict[str, float] = collections.defaultdict(float)
@@ -158,6 +158,12 @@ def verdicts(rows: Sequence[dict[str, Any]]) -> dict[str, str]:
         group_sq[module_group(key[len("grad_norm/"):])] += float(value) ** 2
     for group, sq in group_sq.items():
       series[group].append(math.sqrt(sq))
+  return dict(series)
+
+
+def verdicts(rows: Sequence[dict[str, Any]]) -> dict[str, str]:
+  """Exploding / vanishing / healthy per module group, from diagnostics.jsonl rows."""
+  series = group_series(rows)
   if not series:
     return {}
   tail = {g: float(np.median(v[-max(1, len(v) // 4):])) for g, v in series.items()}
@@ -176,24 +182,24 @@ def verdicts(rows: Sequence[dict[str, Any]]) -> dict[str, str]:
 
 
 def plot(rows: Sequence[dict[str, Any]], out_path: str, title: str = "") -> None:
-  """Per-module gradient norms over steps (log scale), one line per module."""
+  """Gradient norm per module group over steps (log scale), with each group's verdict,
+  beside the global norms before/after clipping and the update norm."""
   import matplotlib
 
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
 
   steps = [r["step"] for r in rows]
-  modules = [k for k in rows[0] if k.startswith("grad_norm/")] if rows else []
-  fig, (ax, ax_global) = plt.subplots(1, 2, figsize=(13, 5), gridspec_kw={"width_ratios": [3, 1]})
-  cmap = plt.get_cmap("viridis", max(len(modules), 1))
-  for i, key in enumerate(modules):
-    ax.plot(steps, [r.get(key, np.nan) for r in rows], color=cmap(i), lw=1, label=key[len("grad_norm/"):])
+  series, verdict = group_series(rows), verdicts(rows)
+  fig, (ax, ax_global) = plt.subplots(1, 2, figsize=(12, 4.5), gridspec_kw={"width_ratios": [2.2, 1]})
+  cmap = plt.get_cmap("viridis", max(len(series), 1))
+  for i, (group, values) in enumerate(series.items()):
+    ax.plot(steps, values, color=cmap(i), lw=1.2, label=f"{group}: {verdict[group].split(' ')[0]}")
   ax.set_yscale("log")
   ax.set_xlabel("step")
   ax.set_ylabel("gradient norm")
-  ax.set_title(title or "per-module gradient norms")
-  if len(modules) <= 24:
-    ax.legend(fontsize=6, ncol=2)
+  ax.set_title(title or "gradient norm per module group")
+  ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
   for key, style in (("grad_norm_global", "-"), ("grad_norm_clipped", "--"), ("update_norm", ":")):
     ax_global.plot(steps, [r.get(key, np.nan) for r in rows], style, label=key)
   ax_global.set_yscale("log")
@@ -201,7 +207,7 @@ def plot(rows: Sequence[dict[str, Any]], out_path: str, title: str = "") -> None
   ax_global.legend(fontsize=7)
   ax_global.set_title("global")
   fig.tight_layout()
-  fig.savefig(out_path, dpi=110)
+  fig.savefig(out_path, dpi=90)
   plt.close(fig)
 
 
