@@ -211,6 +211,19 @@ class Trainer:
 
   # ------------------------------------------------------------------ loop
 
+  def _learning_rate(self, state: state_lib.TrainState, step: int) -> float:
+    return float(self.schedule(step)) * state_lib.host_fields(state)["lr_scale"]
+
+  def _lr_below_stop(self, state: state_lib.TrainState, step: int) -> bool:
+    """The reduce-on-plateau stopping rule (also for a resumed run that had already stopped)."""
+    if not self.config.stop_below_lr or step % self.eval_every:
+      return False
+    lr = self._learning_rate(state, step)
+    if lr < self.config.stop_below_lr:
+      log.info("Learning rate %.3g is below config.stop_below_lr=%.3g: stopping at step %d.", lr, self.config.stop_below_lr, step)
+      return True
+    return False
+
   def _on_sigterm(self, signum, frame) -> None:
     log.warning("SIGTERM received: saving a checkpoint after the current step, then exiting.")
     self._preempted = True
@@ -263,7 +276,7 @@ class Trainer:
     batches = self._batches(start_step)
     try:
       step = start_step
-      while step < self.total_steps:
+      while step < self.total_steps and not self._lr_below_stop(state, step):
         batch, waited = next(batches)
         input_wait += waited
         state, out = self.train_step(state, batch, self.rng_state)
@@ -271,43 +284,19 @@ class Trainer:
           self._check_finite(*pending)
         step += 1
         pending = (step, out)
-        if step % config.log_every_steps == 0 or step == self.total_steps:
-          self._check_finite(*pending)
-          logged = {k: v for k, v in out.items() if k not in ("finite", "nonfinite_modules", "diagnostics")}
-          scalars = {"train/" + k.removeprefix("batch_"): float(v) for k, v in jax.device_get(logged).items()}
-          writer.metrics(step, scalars)
-          log.info(progress.line(step, {"loss": scalars["train/loss"], "lr": scalars["train/learning_rate"]}))
-        if config.diagnostics.every_steps and step % config.diagnostics.every_steps == 0:
-          writer.diagnostics(step, {k: float(v) for k, v in jax.device_get(out["diagnostics"]).items()})
+        self._log(step, out, writer, progress)
         if step % self.eval_every == 0 or step == self.total_steps:
-          self._check_finite(*pending)
-          last_eval = self.evaluate_all(state)
-          state = self._after_eval(state, last_eval)
-          lr = float(self.schedule(step)) * state_lib.host_fields(state)["lr_scale"]
-          writer.metrics(step, {**last_eval, "train/learning_rate": lr})
-          log.info("eval at step %d: %s", step, " ".join(f"{k}={v:.4f}" for k, v in last_eval.items()))
+          self._check_finite(step, out)
+          state, last_eval = self._evaluate_and_select(state, step, writer)
           progress.restart_clock(step)
-          if config.stop_below_lr and lr < config.stop_below_lr:
-            log.info("Learning rate %.3g fell below config.stop_below_lr=%.3g: stopping at step %d.", lr, config.stop_below_lr, step)
-            break
-        if step % config.checkpoint.every_steps == 0:
-          self._check_finite(*pending)
-          self.checkpoints.save(step, state)
-        if self._should_stop_for_preemption(step):
-          self._check_finite(*pending)
-          self.checkpoints.save(step, state, force=True)
-          self.checkpoints.wait()
-          log.warning("Saved a checkpoint at step %d after SIGTERM; rerun the same command to resume.", step)
-          raise Preempted(step)
+        self._save_if_due(step, state, out)
       if pending is not None:
         self._check_finite(*pending)
       train_seconds = time.perf_counter() - step_time_start
       if not self.checkpoints.manager.latest_step() == step:
         self.checkpoints.save(step, state, force=True)
       self.checkpoints.wait()
-      final = self._final_report(state, step, start_step, last_eval, input_wait, train_seconds, time.time() - start_time)
-      self.final_state = state
-      return final
+      return self._final_report(state, step, start_step, last_eval, input_wait, train_seconds, time.time() - start_time)
     finally:
       batches.close()
       signal.signal(signal.SIGTERM, previous_handler)
@@ -315,6 +304,36 @@ class Trainer:
       self.checkpoints.close()
       if self.best_checkpoint is not None:
         self.best_checkpoint.close()
+
+  def _log(self, step: int, out: dict[str, Any], writer: RunWriter, progress: Progress) -> None:
+    """Training scalars every log_every_steps, diagnostics every diagnostics.every_steps."""
+    if step % self.config.log_every_steps == 0 or step == self.total_steps:
+      self._check_finite(step, out)
+      logged = {k: v for k, v in out.items() if k not in ("finite", "nonfinite_modules", "diagnostics")}
+      scalars = {"train/" + k.removeprefix("batch_"): float(v) for k, v in jax.device_get(logged).items()}
+      writer.metrics(step, scalars)
+      log.info(progress.line(step, {"loss": scalars["train/loss"], "lr": scalars["train/learning_rate"]}))
+    if self.config.diagnostics.every_steps and step % self.config.diagnostics.every_steps == 0:
+      writer.diagnostics(step, {k: float(v) for k, v in jax.device_get(out["diagnostics"]).items()})
+
+  def _evaluate_and_select(self, state, step: int, writer: RunWriter) -> tuple[state_lib.TrainState, dict[str, float]]:
+    metrics = self.evaluate_all(state)
+    state = self._after_eval(state, metrics)
+    writer.metrics(step, {**metrics, "train/learning_rate": self._learning_rate(state, step)})
+    log.info("eval at step %d: %s", step, " ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
+    return state, metrics
+
+  def _save_if_due(self, step: int, state: state_lib.TrainState, out: dict[str, Any]) -> None:
+    """Periodic checkpoint; on SIGTERM, a checkpoint and then `Preempted`."""
+    if step % self.config.checkpoint.every_steps == 0:
+      self._check_finite(step, out)
+      self.checkpoints.save(step, state)
+    if self._should_stop_for_preemption(step):
+      self._check_finite(step, out)
+      self.checkpoints.save(step, state, force=True)
+      self.checkpoints.wait()
+      log.warning("Saved a checkpoint at step %d after SIGTERM; rerun the same command to resume.", step)
+      raise Preempted(step)
 
   def _final_report(self, state, step, start_step, last_eval, input_wait, train_seconds, wall_seconds) -> dict[str, Any]:
     host = state_lib.host_fields(state)
