@@ -1,8 +1,9 @@
 """grain input pipelines over random-access sources (`tfds.data_source`).
 
 Batch k of training is a pure function of (seed, k): the record order is a
-per-epoch permutation of the training set, global batches are consecutive runs of
-it, and each process reads only its rows of each global batch. So resuming at
+per-epoch permutation of the training set (numpy, seeded by (seed, epoch)),
+global batches are consecutive runs of it, and each process reads only its rows
+of each global batch. So resuming at
 step k needs nothing but k, and two processes × 4 devices see exactly the batches
 of one process × 8 devices.
 """
@@ -10,6 +11,7 @@ of one process × 8 devices.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -58,6 +60,7 @@ class Pipeline:
     self.train_rows = train_rows
     self.eval_rows = eval_rows
     self.seed = seed
+    self._permutations: dict[int, np.ndarray] = {}
     self.num_threads = num_threads
     self.read_options = grain.ReadOptions(num_threads=num_threads, prefetch_buffer_size=prefetch)
 
@@ -75,12 +78,24 @@ class Pipeline:
     batch["example_mask"] = valid
     return batch
 
+  def _permutation(self, epoch: int) -> np.ndarray:
+    """The training set's record order in `epoch` (the last two are cached)."""
+    if epoch not in self._permutations:
+      self._permutations = {e: p for e, p in self._permutations.items() if e == epoch - 1}
+      self._permutations[epoch] = np.random.default_rng([self.seed, epoch]).permutation(self.num_train_examples)
+    return self._permutations[epoch]
+
+  def train_indices(self, step: int) -> np.ndarray:
+    """Record indices of global batch `step`: the next `batch_size` records of the
+    concatenated per-epoch permutations (a batch may straddle two epochs)."""
+    epochs, offsets = np.divmod(np.arange(step * self.batch_size, (step + 1) * self.batch_size), self.num_train_examples)
+    return np.array([self._permutation(e)[o] for e, o in zip(epochs, offsets)])
+
   def train_batches(self, start_step: int = 0) -> Iterator[Batch]:
     """This process's rows of global batches start_step, start_step + 1, ... (endless)."""
     lo, hi = self.train_rows
-    order = grain.MapDataset.range(self.num_train_examples).shuffle(seed=self.seed).repeat()
-    batches = order.batch(self.batch_size, drop_remainder=True)[start_step:]
-    local = batches.map(lambda idx: self._read("train", np.asarray(idx)[lo:hi], np.ones(hi - lo, bool)))
+    steps = grain.MapDataset.range(start_step, sys.maxsize)
+    local = steps.map(lambda k: self._read("train", self.train_indices(k)[lo:hi], np.ones(hi - lo, bool)))
     return self._iterate(local)
 
   def _iterate(self, dataset: grain.MapDataset) -> Iterator[Batch]:

@@ -86,8 +86,15 @@ def _module_sumsq(tree: Any) -> dict[str, jax.Array]:
   return sums
 
 
-def step_statistics(grads: Any, clipped_grad_norm: jax.Array, params: Any, updates: Any) -> dict[str, jax.Array]:
-  """Scalars of one step, keyed as in diagnostics.jsonl (jit-compatible)."""
+def statistic_names(params: Any) -> list[str]:
+  """The keys of `step_statistics`, in the order of its packed vector."""
+  modules = module_names(params)
+  return ["grad_norm_global", "grad_norm_clipped", "param_norm", "update_norm",
+          *(f"{kind}/{m}" for m in modules for kind in ("grad_norm", "update_ratio"))]
+
+
+def step_statistics(grads: Any, clipped_grad_norm: jax.Array, params: Any, updates: Any) -> jax.Array:
+  """Scalars of one step packed in one vector (one transfer), in `statistic_names` order."""
   g, p, u = _module_sumsq(grads), _module_sumsq(params), _module_sumsq(updates)
   stats = {
       "grad_norm_global": jnp.sqrt(sum(g.values())),
@@ -98,7 +105,7 @@ def step_statistics(grads: Any, clipped_grad_norm: jax.Array, params: Any, updat
   for module in g:
     stats[f"grad_norm/{module}"] = jnp.sqrt(g[module])
     stats[f"update_ratio/{module}"] = jnp.sqrt(u[module]) / (jnp.sqrt(p[module]) + 1e-12)
-  return stats
+  return jnp.stack([stats[name] for name in statistic_names(params)])
 
 
 def nonfinite_modules(grads: Any) -> jax.Array:

@@ -159,6 +159,7 @@ class Trainer:
         out_shardings=replicated,
     )
     self.module_names = diagnostics.module_names(self.abstract_state.params)
+    self.statistic_names = diagnostics.statistic_names(self.abstract_state.params)
 
   def _module_order(self) -> dict[str, int]:
     """Forward (definition) order of the modules, read off a model built abstractly."""
@@ -314,7 +315,7 @@ class Trainer:
       writer.metrics(step, scalars)
       log.info(progress.line(step, {"loss": scalars["train/loss"], "lr": scalars["train/learning_rate"]}))
     if self.config.diagnostics.every_steps and step % self.config.diagnostics.every_steps == 0:
-      writer.diagnostics(step, {k: float(v) for k, v in jax.device_get(out["diagnostics"]).items()})
+      writer.diagnostics(step, dict(zip(self.statistic_names, jax.device_get(out["diagnostics"]).tolist())))
 
   def _evaluate_and_select(self, state, step: int, writer: RunWriter) -> tuple[state_lib.TrainState, dict[str, float]]:
     metrics = self.evaluate_all(state)
