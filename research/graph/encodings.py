@@ -10,7 +10,6 @@ symmetrised, duplicates merged and self-loops dropped.
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 

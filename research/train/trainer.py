@@ -11,7 +11,6 @@ ends with exactly the parameters of an uninterrupted one.
 from __future__ import annotations
 
 import functools
-import inspect
 import json
 import logging
 import math

@@ -14,7 +14,6 @@ import scipy.linalg
 import tensorflow_datasets as tfds
 
 from research.data import csl
-from research.data.csl import csl as csl_lib
 from research.graph import batch as batch_lib
 from research.graph import encodings
 

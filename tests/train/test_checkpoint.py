@@ -5,7 +5,6 @@ from __future__ import annotations
 import glob
 import os
 
-import jax
 import numpy as np
 
 from experiments.benchmarking_gnns_csl import config as csl_config

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 
 import numpy as np
 import portpicker
 import pytest
 
-from helpers import CSL_CONFIG, REPO, env_with_devices, run_command, run_experiment, train_losses
+from helpers import CSL_CONFIG, REPO, run_command, run_experiment, train_losses
 
 # Batches divisible by 8 devices; a few steps of the smoke model with LapPE (sign flips use the RNG).
 OVERRIDES = ["--config.data.batch_size=8", "--config.data.eval_batch_size=8", "--config.total_steps=6",
