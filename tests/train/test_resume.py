@@ -12,9 +12,9 @@ import pytest
 
 from helpers import CSL_CONFIG, REPO, final_params, read_jsonl, run_command, run_experiment
 
-TOTAL = 300
-OVERRIDES = [f"--config.total_steps={TOTAL}", "--config.log_every_steps=1", "--config.eval_every_steps=25",
-             "--config.checkpoint.every_steps=50", "--config.diagnostics.every_steps=10"]
+TOTAL = 600  # long enough that the signal arrives well before the end
+OVERRIDES = [f"--config.total_steps={TOTAL}", "--config.log_every_steps=1", "--config.eval_every_steps=50",
+             "--config.checkpoint.every_steps=100", "--config.diagnostics.every_steps=10"]
 ARG = "smoke,model=gated_gcn,pe=lap"
 
 
@@ -52,7 +52,7 @@ def _assert_same_params(a: str, b: str) -> None:
 def test_kill_9_and_restart_gives_identical_parameters(uninterrupted, csl_data_dir, tmp_path):
   workdir = str(tmp_path)
   proc = _start(workdir, csl_data_dir)
-  _wait_for_step(workdir, 110, proc)  # past the checkpoint at step 100
+  _wait_for_step(workdir, 210, proc)  # past the checkpoint at step 200
   proc.send_signal(signal.SIGKILL)
   proc.wait()
   assert not os.path.exists(os.path.join(workdir, "final.json"))
@@ -66,13 +66,13 @@ def test_kill_9_and_restart_gives_identical_parameters(uninterrupted, csl_data_d
 def test_sigterm_saves_and_resumes(uninterrupted, csl_data_dir, tmp_path):
   workdir = str(tmp_path)
   proc = _start(workdir, csl_data_dir)
-  _wait_for_step(workdir, 110, proc)
+  _wait_for_step(workdir, 210, proc)
   proc.send_signal(signal.SIGTERM)
   out = proc.communicate(timeout=120)[0]
   assert proc.returncode == 143, out[-3000:]
   assert "after SIGTERM" in out
   saved = sorted(int(d) for d in os.listdir(os.path.join(workdir, "checkpoints")) if d.isdigit())
-  assert saved and 110 <= saved[-1] < TOTAL, f"expected a checkpoint where SIGTERM stopped the run, got {saved}"
+  assert saved and 210 <= saved[-1] < TOTAL, f"expected a checkpoint where SIGTERM stopped the run, got {saved}"
   assert not os.path.exists(os.path.join(workdir, "final.json"))
   run_experiment(ARG, workdir, csl_data_dir, OVERRIDES)
   _assert_same_params(uninterrupted, workdir)
