@@ -11,6 +11,8 @@ import fcntl
 import os
 from collections.abc import Iterator
 
+import tensorflow_datasets as tfds
+
 from research.data.csl.csl import Csl, NUM_CLASSES, NUM_FOLDS, split_names
 
 __all__ = ["Csl", "NUM_CLASSES", "NUM_FOLDS", "prepare", "split_names"]
@@ -47,6 +49,8 @@ def prepare(data_dir: str | os.PathLike[str]) -> None:
     builder = Csl(data_dir=data_dir)  # re-check: another process may have built it meanwhile
     if builder.is_prepared():
       return
+    print(f"Building the CSL dataset in {data_dir} (once, a few seconds).", flush=True)
+    tfds.disable_progress_bar()
     try:
       builder.download_and_prepare(file_format="array_record")
     except FileExistsError:
