@@ -117,6 +117,7 @@ class Trainer:
         checkpoint_lib.Checkpoints(os.path.join(workdir, "best"), keep=1) if config.checkpoint.keep_best else None
     )
     self._preempted = False
+    self._checked_step = -1
 
   # ------------------------------------------------------------------ state
 
@@ -131,8 +132,15 @@ class Trainer:
     return state_lib.create(params, model_state, self.tx, self.task.select_mode), rng_state
 
   def _build_state_functions(self) -> None:
-    abstract_model = nnx.eval_shape(self._new_model)  # rebuilt by merge: attributes sorted by name
-    self.module_order = self._module_order()
+    self.module_order: dict[str, int] = {}
+
+    def build() -> nnx.Module:
+      model = self._new_model()
+      # read before nnx.eval_shape rebuilds the model, which sorts its attributes by name
+      self.module_order.update(diagnostics.definition_order(model))
+      return model
+
+    abstract_model = nnx.eval_shape(build)
     abstract_model.train()
     self.train_graphdef = nnx.split(abstract_model, nnx.Param, nnx.RngState, ...)[0]
     abstract_model.eval()
@@ -159,18 +167,6 @@ class Trainer:
     )
     self.module_names = diagnostics.module_names(self.abstract_state.params)
     self.statistic_names = diagnostics.statistic_names(self.abstract_state.params)
-
-  def _module_order(self) -> dict[str, int]:
-    """Forward (definition) order of the modules, read off a model built abstractly."""
-    order: dict[str, int] = {}
-
-    def build() -> nnx.State:
-      model = self._new_model()
-      order.update(diagnostics.definition_order(model))
-      return nnx.state(model, nnx.Param)
-
-    jax.eval_shape(build)
-    return order
 
   def restore_target(self) -> Any:
     return checkpoint_lib.abstract_with_shardings(self.abstract_state, self.state_shardings)
@@ -236,6 +232,10 @@ class Trainer:
     return bool(np.any(multihost_utils.process_allgather(np.asarray(self._preempted))))
 
   def _check_finite(self, step: int, out: dict[str, Any]) -> None:
+    """Raises (or warns, for 'skip_step') if step `step` was non-finite; each step is read once."""
+    if step <= self._checked_step:
+      return
+    self._checked_step = step
     if bool(out["finite"]):
       return
     message = diagnostics.describe_nonfinite(step, float(out["loss"]), self.module_names, np.asarray(out["nonfinite_modules"]),
