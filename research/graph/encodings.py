@@ -47,37 +47,61 @@ def undirected_adjacency(senders: np.ndarray, receivers: np.ndarray, num_nodes: 
   return adj
 
 
-def laplacian_pe(senders: np.ndarray, receivers: np.ndarray, num_nodes: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-  """Eigenvectors of the symmetric normalised Laplacian, as in Dwivedi et al.
+def laplacian_pe(
+    senders: np.ndarray,
+    receivers: np.ndarray,
+    num_nodes: int,
+    k: int,
+    *,
+    normalization: str = "sym",
+    skip_trivial: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+  """Laplacian eigenvectors as node positional encodings.
 
-  L = I - D^-1/2 A D^-1/2, with degrees clipped to >= 1 so isolated nodes give a
-  unit row instead of inf. Eigenpairs are sorted by ascending eigenvalue; the
-  first (trivial) one is dropped and the next k are kept. Graphs with fewer
-  than k + 1 nodes get zero columns and zero eigenvalues for the missing ones.
-  Each column's sign (and, for repeated eigenvalues, the basis of the
-  eigenspace) is arbitrary; see `random_sign_flip`.
+  Two conventions are in use:
+  - Benchmarking GNNs (Dwivedi et al.; GT, SAN): `normalization="sym"`, the
+    symmetric normalised Laplacian L = I - D^-1/2 A D^-1/2 with degrees clipped
+    to >= 1 (isolated nodes give a unit row instead of inf), and
+    `skip_trivial=True`, which drops the first eigenpair.
+  - GraphGPS (`laplacian_norm: none`, Exphormer too): `normalization="none"`,
+    the combinatorial Laplacian L = D - A, with `skip_trivial=False`.
+  Eigenpairs are sorted by ascending eigenvalue and the first k kept (after
+  the trivial one, if skipped). Graphs with too few nodes get zero columns and
+  zero eigenvalues for the missing ones: column j exists iff
+  j < n - skip_trivial. Each column's sign (and, for repeated eigenvalues, the
+  basis of the eigenspace) is arbitrary; see `random_sign_flip`.
 
   Args:
     senders: [E] source node of each directed edge.
     receivers: [E] target node of each directed edge.
     num_nodes: number of nodes n.
     k: number of eigenvectors to keep.
+    normalization: "sym" (I - D^-1/2 A D^-1/2) or "none" (D - A).
+    skip_trivial: drop the first (smallest) eigenpair.
 
   Returns:
-    eigvec [n, k] float32 and eigval [k] float32.
+    eigvec [n, k] float32 (unit columns) and eigval [k] float32.
   """
   _check_k(k)
+  if normalization not in ("sym", "none"):
+    raise ValueError(f"normalization={normalization!r} must be 'sym' (normalised) or 'none' (combinatorial).")
   adj = undirected_adjacency(senders, receivers, num_nodes)
   eigvec = np.zeros((num_nodes, k), np.float32)
   eigval = np.zeros((k,), np.float32)
-  if num_nodes < 2 or k == 0:
+  first = int(skip_trivial)
+  kept = max(min(k, num_nodes - first), 0)
+  if kept == 0:
     return eigvec, eigval
-  inv_sqrt_deg = 1.0 / np.sqrt(np.maximum(adj.sum(axis=1), 1.0))
-  lap = np.eye(num_nodes) - inv_sqrt_deg[:, None] * adj * inv_sqrt_deg[None, :]
+  deg = adj.sum(axis=1)
+  if normalization == "sym":
+    inv_sqrt_deg = 1.0 / np.sqrt(np.maximum(deg, 1.0))
+    lap = np.eye(num_nodes) - inv_sqrt_deg[:, None] * adj * inv_sqrt_deg[None, :]
+  else:
+    lap = np.diag(deg) - adj
   vals, vecs = np.linalg.eigh(lap)  # ascending
-  kept = min(k, num_nodes - 1)
-  eigval[:kept] = np.clip(vals[1 : kept + 1], 0.0, 2.0)
-  eigvec[:, :kept] = vecs[:, 1 : kept + 1]
+  vals = np.maximum(vals, 0.0)  # L is positive semi-definite; remove -1e-16 round-off
+  eigval[:kept] = vals[first : first + kept]
+  eigvec[:, :kept] = vecs[:, first : first + kept]
   return eigvec, eigval
 
 

@@ -132,6 +132,32 @@ def test_laplacian_pe_symmetrises_directed_input():
     np.testing.assert_array_equal(got, want)
 
 
+def test_combinatorial_laplacian_pe_keeps_trivial_pair_like_graphgps():
+  graph = nx.connected_watts_strogatz_graph(20, 4, 0.3, seed=3)
+  senders, receivers = _edges(graph)
+  eigvec, eigval = encodings.laplacian_pe(senders, receivers, 20, 6, normalization="none", skip_trivial=False)
+  ref_val, ref_vec = scipy.linalg.eigh(nx.laplacian_matrix(graph, nodelist=range(20)).toarray().astype(float))
+  np.testing.assert_allclose(eigval, ref_val[:6], atol=1e-5)
+  assert eigval[0] == 0.0
+  np.testing.assert_allclose(np.abs(eigvec[:, 0]), np.full(20, 20**-0.5), atol=1e-5)  # constant vector
+  for j in range(1, 6):
+    space = ref_vec[:, np.abs(ref_val - eigval[j]) < 1e-6]
+    v = eigvec[:, j].astype(np.float64)
+    np.testing.assert_allclose(space @ (space.T @ v), v, atol=1e-5)
+
+
+def test_laplacian_pe_keeping_trivial_pads_after_n_columns():
+  senders, receivers = _edges(nx.cycle_graph(3))
+  eigvec, eigval = encodings.laplacian_pe(senders, receivers, 3, 5, normalization="none", skip_trivial=False)
+  np.testing.assert_allclose(eigval[:3], [0.0, 3.0, 3.0], atol=1e-6)
+  assert np.all(eigvec[:, 3:] == 0) and np.all(eigval[3:] == 0)
+
+
+def test_laplacian_pe_rejects_unknown_normalization():
+  with pytest.raises(ValueError, match="normalization='rw'"):
+    encodings.laplacian_pe(np.array([0]), np.array([1]), 2, 1, normalization="rw")
+
+
 def test_laplacian_pe_rejects_out_of_range_nodes():
   with pytest.raises(ValueError, match="num_nodes=3"):
     encodings.laplacian_pe(np.array([0, 3]), np.array([1, 0]), 3, 2)

@@ -1,0 +1,52 @@
+"""Builds a TFDS dataset once per data directory, safely across processes."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator
+
+import tensorflow_datasets as tfds
+
+
+@contextlib.contextmanager
+def _file_lock(path: str) -> Iterator[None]:
+  """Holds an exclusive advisory lock on `path` (created if missing)."""
+  with open(path, "a") as handle:
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    try:
+      yield
+    finally:
+      fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def prepare_builder(
+    builder_cls: type[tfds.core.DatasetBuilder], data_dir: str | os.PathLike[str], *, how_long: str, **builder_kwargs
+) -> None:
+  """Builds `builder_cls` (with `builder_kwargs`, e.g. `config=`) under `data_dir` unless it is there.
+
+  Idempotent and safe to call from several processes at once: builders are
+  serialised by a lock file (`data_dir/.<name>.lock`, an flock, so `data_dir`
+  must be on a local filesystem), and TFDS writes into a temporary directory
+  that it renames into place only when complete, so readers never see a
+  partial copy. Prints one line before building; `how_long` says what to
+  expect, e.g. "a few seconds".
+  """
+  data_dir = os.fspath(data_dir)
+  if builder_cls(data_dir=data_dir, **builder_kwargs).is_prepared():
+    return
+  os.makedirs(data_dir, exist_ok=True)
+  with _file_lock(os.path.join(data_dir, f".{builder_cls.name}.lock")):
+    builder = builder_cls(data_dir=data_dir, **builder_kwargs)  # another process may have built it meanwhile
+    if builder.is_prepared():
+      return
+    print(f"Building the {builder.info.full_name} dataset in {data_dir} (once, {how_long}).", flush=True)
+    tfds.disable_progress_bar()
+    try:
+      builder.download_and_prepare(file_format="array_record")
+    except FileExistsError:
+      # A builder outside this lock (e.g. `tfds.data_source` with download=True)
+      # renamed its complete copy into place first; ours was discarded.
+      if not builder_cls(data_dir=data_dir, **builder_kwargs).is_prepared():
+        raise
