@@ -11,6 +11,8 @@ def _optimizer(name: str, learning_rate: float, schedule: str, **extra) -> ml_co
   c.learning_rate = learning_rate
   c.schedule = schedule  # 'constant' | 'cosine' | 'plateau'
   c.warmup_steps = 0
+  c.warmup_epochs = 0  # alternative to warmup_steps
+  c.schedule_unit = "step"  # 'step' | 'epoch' (the rate changes once per epoch, as PyTorch epoch schedulers)
   c.weight_decay = 0.0
   c.grad_clip_norm = 0.0  # 0: no clipping
   c.b1 = 0.9
@@ -35,8 +37,12 @@ def adam_plateau(learning_rate: float, factor: float, patience: int, min_learnin
   )
 
 
-def adamw_cosine(learning_rate: float, warmup_steps: int, weight_decay: float, grad_clip_norm: float = 1.0) -> ml_collections.ConfigDict:
-  """AdamW with linear warmup then cosine decay, as in GraphGPS."""
+def adamw_cosine(
+    learning_rate: float, weight_decay: float, *, warmup_steps: int = 0, warmup_epochs: int = 0,
+    schedule_unit: str = "step", grad_clip_norm: float = 1.0,
+) -> ml_collections.ConfigDict:
+  """AdamW with linear warmup then cosine decay to 0, as in GraphGPS."""
   return _optimizer(
-      "adamw", learning_rate, "cosine", warmup_steps=warmup_steps, weight_decay=weight_decay, grad_clip_norm=grad_clip_norm
+      "adamw", learning_rate, "cosine", warmup_steps=warmup_steps, warmup_epochs=warmup_epochs,
+      schedule_unit=schedule_unit, weight_decay=weight_decay, grad_clip_norm=grad_clip_norm,
   )

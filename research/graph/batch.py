@@ -18,7 +18,7 @@ import numpy as np
 Array = Any  # jax.Array or np.ndarray
 
 # Per-graph record keys (numpy, unpadded) produced by dataset builders.
-NODE_KEYS = ("node_features", "lap_eigvec", "rwse")  # leading dim: num_nodes
+NODE_KEYS = ("node_features", "lap_eigvec", "rwse", "node_labels")  # leading dim: num_nodes
 EDGE_KEYS = ("edge_features",)  # leading dim: num_edges
 GRAPH_KEYS = ("lap_eigval",)  # no node/edge dim
 
@@ -27,12 +27,12 @@ GRAPH_KEYS = ("lap_eigval",)  # no node/edge dim
 class GraphBatch:
   """B graphs padded to N nodes and E edges.
 
-  node_features: [B, N, F] float32
+  node_features: [B, N, F] float32 features, or int32 category ids
   node_mask:     [B, N] bool, True for real nodes
   senders:       [B, E] int32, source node of each directed edge
   receivers:     [B, E] int32, target node of each directed edge
   edge_mask:     [B, E] bool, True for real edges
-  edge_features: [B, E, Fe] float32
+  edge_features: [B, E, Fe] float32 features, or int32 category ids
   lap_eigvec:    [B, N, K] Laplacian eigenvectors (zero columns when a graph has < K+1 nodes)
   lap_eigval:    [B, K] matching eigenvalues (zero where absent)
   rwse:          [B, N, R] random-walk return probabilities for 1..R steps
@@ -66,7 +66,9 @@ def pad_graphs(
   """Collates per-graph numpy records into one padded batch (a dict of arrays).
 
   Each record has `num_nodes`, `senders`, `receivers` and any of NODE_KEYS,
-  EDGE_KEYS, GRAPH_KEYS; other keys (labels) are stacked as they are.
+  EDGE_KEYS, GRAPH_KEYS; other keys (graph labels) are stacked as they are.
+  Node and edge arrays keep their dtype (integer features are category ids)
+  and are zero-padded.
   """
   b = len(records)
   out: dict[str, np.ndarray] = {
@@ -93,7 +95,7 @@ def pad_graphs(
       if key in NODE_KEYS or key in EDGE_KEYS:
         budget = max_nodes if key in NODE_KEYS else max_edges
         if key not in out:
-          out[key] = np.zeros((b, budget) + value.shape[1:], np.float32)
+          out[key] = np.zeros((b, budget) + value.shape[1:], value.dtype)
         out[key][i, : len(value)] = value
       else:
         if key not in out:

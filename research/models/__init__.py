@@ -7,9 +7,9 @@ from typing import Any
 
 from flax import nnx
 
-from research.models.graph import GatedGCN, GraphTransformer
+from research.models.graph import GPS, GatedGCN, GraphTransformer
 
-_MODELS: dict[str, type[nnx.Module]] = {"gated_gcn": GatedGCN, "gt": GraphTransformer}
+_MODELS: dict[str, type[nnx.Module]] = {"gated_gcn": GatedGCN, "gps": GPS, "gt": GraphTransformer}
 MODEL_NAMES: tuple[str, ...] = tuple(sorted(_MODELS))
 
 

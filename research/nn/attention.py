@@ -2,10 +2,14 @@
 
 Masked logits get a large finite negative (not -inf), so rows without any
 valid key stay finite; their outputs, and those of padded query rows, are set
-to zero. Without a logit clamp the core is `jax.nn.dot_product_attention`.
+to zero. Without a logit clamp or dropout on the attention weights the core is
+`jax.nn.dot_product_attention` (which can use fused kernels); with either, an
+explicit einsum path computes the weights.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -33,17 +37,26 @@ def _combine_masks(
   return None if mask is None else mask[:, None]
 
 
-def _clamped_attention(
-    q: jax.Array, k: jax.Array, v: jax.Array, bias: jax.Array | None, mask: jax.Array | None, clamp: float
+def _explicit_attention(
+    q: jax.Array,
+    k: jax.Array,
+    v: jax.Array,
+    bias: jax.Array | None,
+    mask: jax.Array | None,
+    clamp: float | None,
+    weights_dropout: Callable[[jax.Array], jax.Array] | None,
 ) -> jax.Array:
-  """softmax_j(clip(q_i . k_j / sqrt(d) + bias_ij, -clamp, clamp)) v_j."""
+  """dropout(softmax_j(clip(q_i . k_j / sqrt(d) + bias_ij, -clamp, clamp))) v_j."""
   logits = jnp.einsum("bthd,bshd->bhts", q, k) / jnp.sqrt(q.shape[-1]).astype(q.dtype)  # [B, H, T, S]
   if bias is not None:
     logits = logits + bias
-  logits = jnp.clip(logits, -clamp, clamp)
+  if clamp is not None:
+    logits = jnp.clip(logits, -clamp, clamp)
   if mask is not None:
     logits = jnp.where(mask, logits, MASK_VALUE)
   weights = jax.nn.softmax(logits, axis=-1)
+  if weights_dropout is not None:
+    weights = weights_dropout(weights)
   return jnp.einsum("bhts,bshd->bthd", weights, v)  # [B, T, H, D]
 
 
@@ -57,6 +70,7 @@ def dot_product_attention(
     key_mask: jax.Array | None = None,
     pair_mask: jax.Array | None = None,
     logit_clamp: float | None = None,
+    weights_dropout: Callable[[jax.Array], jax.Array] | None = None,
 ) -> jax.Array:
   """Masked scaled dot-product attention.
 
@@ -71,15 +85,18 @@ def dot_product_attention(
     logit_clamp: if set, logits (after the bias) are clipped to
       [-logit_clamp, logit_clamp] before the softmax, as in Dwivedi & Bresson's
       Graph Transformer; this uses an explicit einsum path.
+    weights_dropout: if set, applied to the attention weights [B, H, T, S]
+      after the softmax (PyTorch's `MultiheadAttention(dropout=p)`); this uses
+      the explicit einsum path.
 
   Returns:
     [B, T, H, D]; zero for query rows that are padded or see no valid key.
   """
   mask = _combine_masks(query_mask, key_mask, pair_mask)
-  if logit_clamp is None:
+  if logit_clamp is None and weights_dropout is None:
     out = jax.nn.dot_product_attention(q, k, v, bias=bias, mask=mask)
   else:
-    out = _clamped_attention(q, k, v, bias, mask, logit_clamp)
+    out = _explicit_attention(q, k, v, bias, mask, logit_clamp, weights_dropout)
   if mask is not None:
     row_valid = jnp.any(mask[:, 0], axis=-1)  # [B, T]
     out = jnp.where(row_valid[:, :, None, None], out, 0.0)
@@ -90,6 +107,8 @@ class MultiHeadAttention(nnx.Module):
   """Self-attention with Q/K/V projections; heads are concatenated, no output projection.
 
   Callers apply their own output projection (and dropout before it, if any).
+  `weights_dropout` > 0 drops attention weights in training (the "dropout"
+  rng stream); in eval mode the fused path is used.
   """
 
   def __init__(
@@ -100,6 +119,7 @@ class MultiHeadAttention(nnx.Module):
       *,
       use_bias: bool = True,
       logit_clamp: float | None = None,
+      weights_dropout: float = 0.0,
       rngs: nnx.Rngs,
   ):
     if head_dim is None:
@@ -109,6 +129,7 @@ class MultiHeadAttention(nnx.Module):
     self.num_heads = num_heads
     self.head_dim = head_dim
     self.logit_clamp = logit_clamp
+    self.weights_dropout = nnx.Dropout(weights_dropout, rngs=rngs) if weights_dropout > 0 else None
     width = num_heads * head_dim
     self.query = dense(in_dim, width, axes=("embed", "heads"), use_bias=use_bias, rngs=rngs)
     self.key = dense(in_dim, width, axes=("embed", "heads"), use_bias=use_bias, rngs=rngs)
@@ -129,7 +150,18 @@ class MultiHeadAttention(nnx.Module):
   ) -> jax.Array:
     """x: [B, N, in_dim], mask: [B, N] (queries and keys), bias: [B, H, N, N] -> [B, N, H * D]."""
     q, k, v = self.qkv(x)
+    dropout = self.weights_dropout
+    if dropout is not None and dropout.deterministic:
+      dropout = None  # eval mode: nothing to drop, so the fused path applies
     out = dot_product_attention(
-        q, k, v, bias=bias, query_mask=mask, key_mask=mask, pair_mask=pair_mask, logit_clamp=self.logit_clamp
+        q,
+        k,
+        v,
+        bias=bias,
+        query_mask=mask,
+        key_mask=mask,
+        pair_mask=pair_mask,
+        logit_clamp=self.logit_clamp,
+        weights_dropout=dropout,
     )
     return out.reshape(out.shape[:2] + (self.num_heads * self.head_dim,))

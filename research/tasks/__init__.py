@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from research.tasks.base import Task
 from research.tasks.graph_classification import GraphClassification
+from research.tasks.node_classification import NodeClassification
 
 _TASKS: dict[str, type[Task]] = {
     "graph_classification": GraphClassification,
+    "node_classification": NodeClassification,
 }
 
 

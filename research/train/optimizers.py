@@ -17,18 +17,41 @@ OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "cosine", "plateau")
 
 
-def learning_rate_schedule(config: ml_collections.ConfigDict, total_steps: int) -> optax.Schedule:
-  """Base learning rate over steps: linear warmup, then constant or cosine decay."""
+SCHEDULE_UNITS = ("step", "epoch")
+
+
+def learning_rate_schedule(config: ml_collections.ConfigDict, total_steps: int, steps_per_epoch: int = 1) -> optax.Schedule:
+  """Base learning rate over steps: linear warmup, then constant or cosine decay.
+
+  Warmup lasts `warmup_steps`, or `warmup_epochs` epochs. With
+  `schedule_unit="epoch"` the rate changes once per epoch, as a PyTorch
+  scheduler stepped every epoch (GraphGPS's `cosine_with_warmup`): the
+  schedule runs over epoch indices and every step of an epoch shares its rate.
+  """
   if config.schedule not in SCHEDULES:
     raise ValueError(f"config.optimizer.schedule={config.schedule!r}; choose one of {SCHEDULES}.")
-  if config.schedule == "cosine":
-    return optax.warmup_cosine_decay_schedule(
-        0.0, config.learning_rate, max(config.warmup_steps, 0), max(total_steps, config.warmup_steps + 1)
+  if config.schedule_unit not in SCHEDULE_UNITS:
+    raise ValueError(f"config.optimizer.schedule_unit={config.schedule_unit!r}; choose one of {SCHEDULE_UNITS}.")
+  if config.warmup_steps and config.warmup_epochs:
+    raise ValueError(
+        f"Set config.optimizer.warmup_steps ({config.warmup_steps}) or warmup_epochs ({config.warmup_epochs}), not both."
     )
-  if config.warmup_steps > 0:
+  if config.schedule_unit == "epoch":
+    if config.warmup_steps:
+      raise ValueError("schedule_unit='epoch' counts warmup in epochs: set config.optimizer.warmup_epochs instead.")
+    per_epoch = _schedule(config, config.warmup_epochs, max(total_steps // steps_per_epoch, 1))
+    return lambda step: per_epoch(step // steps_per_epoch)
+  return _schedule(config, config.warmup_steps or config.warmup_epochs * steps_per_epoch, total_steps)
+
+
+def _schedule(config: ml_collections.ConfigDict, warmup: int, total: int) -> optax.Schedule:
+  """Warmup over `warmup` units, then constant or cosine decay to 0 at `total` units."""
+  if config.schedule == "cosine":
+    return optax.warmup_cosine_decay_schedule(0.0, config.learning_rate, max(warmup, 0), max(total, warmup + 1))
+  if warmup > 0:
     return optax.join_schedules(
-        [optax.linear_schedule(0.0, config.learning_rate, config.warmup_steps), optax.constant_schedule(config.learning_rate)],
-        [config.warmup_steps],
+        [optax.linear_schedule(0.0, config.learning_rate, warmup), optax.constant_schedule(config.learning_rate)],
+        [warmup],
     )
   return optax.constant_schedule(config.learning_rate)
 

@@ -105,7 +105,7 @@ class Trainer:
     self.total_steps = config.total_steps or config.epochs * self.steps_per_epoch
     self.eval_every = config.eval_every_steps or self.steps_per_epoch
     self.tx = optimizers.build_optimizer(config.optimizer)
-    self.schedule = optimizers.learning_rate_schedule(config.optimizer, self.total_steps)
+    self.schedule = optimizers.learning_rate_schedule(config.optimizer, self.total_steps, self.steps_per_epoch)
     self.plateau = optimizers.Plateau(
         config.optimizer.plateau_factor, config.optimizer.plateau_patience, config.optimizer.plateau_threshold
     )

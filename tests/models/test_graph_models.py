@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from research.graph.batch import GraphBatch, pad_graphs
-from research.graph.encodings import laplacian_pe, rwse
+from graph_helpers import FE, K, R, SIZES, F, empty_graph, graphs, pad_batch, permute
 from research import models
 from research.models import build_model
 from research.models.graph.gated_gcn import GatedGCNLayer
@@ -15,59 +14,12 @@ from research.models.graph.gt import sparse_attention
 
 nnx.use_eager_sharding(False)  # partitioned params outside a mesh
 
-F, FE, K, R, HIDDEN = 3, 2, 4, 3, 16
-SIZES = (6, 5, 1, 4)  # includes a one-node graph
+HIDDEN = 16
 CONFIGS = {
     "gated_gcn": ("gated_gcn", {}),
     "gt_sparse": ("gt", {"num_heads": 4, "attention": "sparse"}),
     "gt_full": ("gt", {"num_heads": 4, "attention": "full"}),
 }
-
-
-def _random_graph(rng, n, complete=False):
-  """An undirected graph (both edge directions) with features and encodings."""
-  if complete:
-    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
-  else:
-    pairs = {(i, i + 1) for i in range(n - 1)}  # a path, plus random chords
-    pairs |= {tuple(sorted(rng.choice(n, 2, replace=False))) for _ in range(n // 2)} if n > 2 else set()
-    pairs = sorted(pairs)
-  senders = np.array([a for a, b in pairs] + [b for a, b in pairs], np.int32)
-  receivers = np.array([b for a, b in pairs] + [a for a, b in pairs], np.int32)
-  eigvec, eigval = laplacian_pe(senders, receivers, n, K)
-  return {
-      "num_nodes": n,
-      "senders": senders,
-      "receivers": receivers,
-      "node_features": rng.normal(size=(n, F)).astype(np.float32),
-      "edge_features": rng.normal(size=(len(senders), FE)).astype(np.float32),
-      "lap_eigvec": eigvec,
-      "lap_eigval": eigval,
-      "rwse": rwse(senders, receivers, n, R),
-  }
-
-
-def _permute(rec, rng):
-  """Relabels nodes by a random permutation and shuffles the edge order."""
-  n = rec["num_nodes"]
-  perm = rng.permutation(n)  # new node i is old node perm[i]
-  inv = np.argsort(perm)
-  order = rng.permutation(len(rec["senders"]))
-  relabel = lambda index: inv[index][order].astype(np.int32)
-  out = dict(rec, senders=relabel(rec["senders"]), receivers=relabel(rec["receivers"]))
-  out["edge_features"] = rec["edge_features"][order]
-  for key in ("node_features", "lap_eigvec", "rwse"):
-    out[key] = rec[key][perm]
-  return out, perm
-
-
-def _batch(records, max_nodes=8, max_edges=32):
-  return GraphBatch.from_batch({k: jnp.asarray(v) for k, v in pad_graphs(records, max_nodes, max_edges).items()})
-
-
-def _graphs(seed=0, sizes=SIZES, complete=False):
-  rng = np.random.default_rng(seed)
-  return [_random_graph(rng, n, complete) for n in sizes]
 
 
 def _model(config, *, pe="lap", readout="mean", dropout=0.0, seed=0, **overrides):
@@ -86,8 +38,8 @@ def _eval_model(config, **kwargs):
 
 
 def test_registry():
-  assert {"gated_gcn", "gt"} <= set(models.MODEL_NAMES)
-  with pytest.raises(ValueError, match="gated_gcn, gt"):
+  assert {"gated_gcn", "gps", "gt"} <= set(models.MODEL_NAMES)
+  with pytest.raises(ValueError, match="gated_gcn, gps, gt"):
     build_model("nope", rngs=nnx.Rngs(0))
 
 
@@ -95,21 +47,21 @@ def test_registry():
 @pytest.mark.parametrize("config", sorted(CONFIGS))
 def test_graph_output_permutation_invariant(config, pe):
   model = _eval_model(config, pe=pe, readout="max" if config == "gt_full" else "mean")
-  records = _graphs()
+  records = graphs()
   rng = np.random.default_rng(7)
-  permuted = [_permute(r, rng)[0] for r in records]
-  out = model(_batch(records))
+  permuted = [permute(r, rng)[0] for r in records]
+  out = model(pad_batch(records))
   assert out.shape == (len(records), 3)
-  np.testing.assert_allclose(model(_batch(permuted)), out, rtol=1e-4, atol=1e-5)
+  np.testing.assert_allclose(model(pad_batch(permuted)), out, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("config", sorted(CONFIGS))
 def test_node_outputs_permutation_equivariant(config):
   model = _eval_model(config, pe="lap", readout="none")
-  records = _graphs(1)
+  records = graphs(1)
   rng = np.random.default_rng(3)
-  permuted, perms = zip(*(_permute(r, rng) for r in records))
-  out, out_perm = model(_batch(records)), model(_batch(list(permuted)))
+  permuted, perms = zip(*(permute(r, rng) for r in records))
+  out, out_perm = model(pad_batch(records)), model(pad_batch(list(permuted)))
   assert out.shape == (len(records), 8, 3)
   for b, (n, perm) in enumerate(zip(SIZES, perms)):
     np.testing.assert_allclose(out_perm[b, :n], out[b, perm], rtol=1e-4, atol=1e-5)
@@ -123,12 +75,10 @@ def test_extra_padding_changes_nothing(config, train):
   # encoding without random sign flips so both calls see the same inputs.
   model = _model(config, pe="rwse" if train else "lap", readout="sum")
   model.train() if train else model.eval()
-  records = _graphs(2)
-  empty = dict(_graphs(2, sizes=(1,))[0], num_nodes=0, senders=np.zeros(0, np.int32), receivers=np.zeros(0, np.int32))
-  for key in ("node_features", "edge_features", "lap_eigvec", "rwse"):
-    empty[key] = empty[key][:0]
-  out = model(_batch(records))
-  out_padded = model(_batch(records + [empty], max_nodes=13, max_edges=50))
+  records = graphs(2)
+  empty = empty_graph(records[0])
+  out = model(pad_batch(records))
+  out_padded = model(pad_batch(records + [empty], max_nodes=13, max_edges=50))
   np.testing.assert_allclose(out_padded[: len(records)], out, rtol=1e-4, atol=1e-5)
   np.testing.assert_array_equal(np.isfinite(out_padded), True)
 
@@ -136,7 +86,7 @@ def test_extra_padding_changes_nothing(config, train):
 @pytest.mark.parametrize("config", sorted(CONFIGS))
 def test_train_step_finite_stochastic_and_reseedable(config):
   model = _model(config, pe="lap", dropout=0.3, num_layers=1)  # one layer keeps the compile short
-  batch = _batch(_graphs(3))  # padded nodes and edges, a one-node graph
+  batch = pad_batch(graphs(3))  # padded nodes and edges, a one-node graph
   loss_and_grad = nnx.jit(nnx.value_and_grad(lambda m, b: jnp.mean(m(b) ** 2)))
   losses = []
   for seed in (1, 1, 2):
@@ -153,8 +103,8 @@ def test_train_step_finite_stochastic_and_reseedable(config):
 
 
 def test_sparse_and_full_gt_agree_on_complete_graphs():
-  records = _graphs(5, sizes=(5, 3, 1, 6), complete=True)
-  batch = _batch(records)
+  records = graphs(5, sizes=(5, 3, 1, 6), complete=True)
+  batch = pad_batch(records)
   sparse, full = _eval_model("gt_sparse", readout="none"), _eval_model("gt_full", readout="none")
   nnx.update(full, nnx.state(sparse))
   np.testing.assert_allclose(full(batch), sparse(batch), rtol=1e-4, atol=1e-5)
@@ -165,7 +115,7 @@ def test_sparse_and_full_gt_agree_on_complete_graphs():
 def test_featureless_graphs():
   # CSL-style: no node or edge features, node input from the PE alone.
   model = _eval_model("gated_gcn", node_in_dim=0, edge_in_dim=0)
-  out = model(_batch(_graphs(6)))
+  out = model(pad_batch(graphs(6)))
   assert out.shape == (len(SIZES), 3) and np.all(np.isfinite(out))
 
 
@@ -182,7 +132,7 @@ def _edges(batch, b):
 def test_gated_gcn_layer_matches_per_edge_reference():
   # e_hat_ij = C e_ij + D h_j + E h_i for the edge j -> i (reference code convention),
   # h_i' = h_i + ReLU(A h_i + sum_j sigma_ij B h_j / (sum_j sigma_ij + 1e-6)).
-  batch = _batch(_graphs(8))
+  batch = pad_batch(graphs(8))
   layer = GatedGCNLayer(HIDDEN, dropout=0.0, batch_norm=False, residual=True, rngs=nnx.Rngs(0))
   rng = np.random.default_rng(0)
   h = rng.normal(size=(len(SIZES), 8, HIDDEN)).astype(np.float32)
@@ -202,7 +152,7 @@ def test_gated_gcn_layer_matches_per_edge_reference():
 
 def test_sparse_attention_matches_per_edge_reference():
   # w_ij = exp(clip(q_i . k_j / sqrt(d), -5, 5)) / sum_j' exp(...), summed at receivers i.
-  batch = _batch(_graphs(9))
+  batch = pad_batch(graphs(9))
   rng = np.random.default_rng(1)
   q, k, v = (3.0 * rng.normal(size=(len(SIZES), 8, 2, 4)).astype(np.float32) for _ in range(3))
   out = sparse_attention(jnp.asarray(q), jnp.asarray(k), jnp.asarray(v), batch, 5.0)

@@ -87,3 +87,26 @@ def test_module_shapes_and_padding_invariance():
   x_garbage = jnp.where(mask[..., None], x, 100.0)
   np.testing.assert_allclose(attn(x_garbage, mask=mask), out, rtol=1e-5, atol=1e-6)
   np.testing.assert_allclose(attn(x[1:2, :4])[0], out[1, :4], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("use_bias", [False, True])
+def test_explicit_path_with_weight_dropout_matches_fused_path(use_bias):
+  q, k, v, bias, mask = _padded_inputs(3)
+  kwargs = dict(bias=bias if use_bias else None, query_mask=mask, key_mask=mask)
+  fused = dot_product_attention(q, k, v, **kwargs)
+  explicit = dot_product_attention(q, k, v, weights_dropout=lambda w: w, **kwargs)  # the explicit einsum path
+  np.testing.assert_allclose(explicit, fused, rtol=1e-5, atol=1e-5)
+  halved = dot_product_attention(q, k, v, weights_dropout=lambda w: 0.5 * w, **kwargs)
+  np.testing.assert_allclose(halved, 0.5 * fused, rtol=1e-5, atol=1e-5)  # dropout acts on the weights
+
+
+def test_attention_weight_dropout_is_live_in_training_only():
+  attn = MultiHeadAttention(H * D, num_heads=H, weights_dropout=0.5, rngs=nnx.Rngs(params=0, dropout=1))
+  x = jnp.asarray(np.random.default_rng(0).normal(size=(B, N, H * D)).astype(np.float32))
+  mask = jnp.asarray(np.arange(N)[None, :] < np.array(LENGTHS)[:, None])
+  first, second = attn(x, mask=mask), attn(x, mask=mask)
+  assert not np.allclose(first, second)  # a fresh dropout mask per call
+  assert np.all(np.asarray(first)[~np.asarray(mask)] == 0.0)
+  attn.eval()
+  no_dropout = MultiHeadAttention(H * D, num_heads=H, rngs=nnx.Rngs(params=0))
+  np.testing.assert_allclose(attn(x, mask=mask), no_dropout(x, mask=mask), rtol=1e-6)

@@ -21,6 +21,34 @@ def test_cosine_with_warmup():
   assert float(schedule(110)) < 1e-9
 
 
+def test_epoch_cosine_with_warmup_matches_graphgps_per_epoch_scheduler():
+  """HF get_cosine_schedule_with_warmup stepped once per epoch (GraphGPS `cosine_with_warmup`)."""
+  config = presets.adamw_cosine(learning_rate=5e-4, weight_decay=1e-5, warmup_epochs=5, schedule_unit="epoch")
+  steps_per_epoch, epochs = 7, 100
+  schedule = optimizers.learning_rate_schedule(config, total_steps=epochs * steps_per_epoch, steps_per_epoch=steps_per_epoch)
+
+  def reference(epoch: int) -> float:
+    if epoch < 5:
+      return 5e-4 * epoch / 5
+    return 5e-4 * 0.5 * (1.0 + np.cos(np.pi * (epoch - 5) / (epochs - 5)))
+
+  for epoch in (0, 1, 4, 5, 6, 50, 99):
+    for step in (epoch * steps_per_epoch, epoch * steps_per_epoch + steps_per_epoch - 1):  # constant within an epoch
+      assert np.isclose(float(schedule(step)), reference(epoch), rtol=1e-5, atol=1e-9), (epoch, step)
+
+
+def test_warmup_epochs_convert_to_steps():
+  config = presets.adamw_cosine(learning_rate=1e-3, weight_decay=0.0, warmup_epochs=2)
+  schedule = optimizers.learning_rate_schedule(config, total_steps=100, steps_per_epoch=10)
+  assert np.isclose(float(schedule(10)), 5e-4) and np.isclose(float(schedule(20)), 1e-3)
+
+
+def test_warmup_in_steps_and_epochs_is_refused():
+  config = presets.adamw_cosine(learning_rate=1e-3, weight_decay=0.0, warmup_steps=3, warmup_epochs=2)
+  with pytest.raises(ValueError, match="warmup_steps \\(3\\) or warmup_epochs \\(2\\)"):
+    optimizers.learning_rate_schedule(config, total_steps=100, steps_per_epoch=10)
+
+
 def test_plateau_follows_pytorch_reduce_lr_on_plateau():
   """mode='min', threshold 1e-4 (relative), patience 2, factor 0.5, as torch.optim.lr_scheduler."""
   plateau = optimizers.Plateau(factor=0.5, patience=2, threshold=1e-4)

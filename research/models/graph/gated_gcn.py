@@ -8,8 +8,10 @@ One layer, for an edge j -> i (j = sender, i = receiver, messages summed at i):
   e_hat_ij = C e_ij + D h_j + E h_i              (edge gate input)
   sigma_ij = sigmoid(e_hat_ij)                   (gates)
   h_hat_i  = A h_i + sum_j sigma_ij * B h_j / (sum_j sigma_ij + 1e-6)
-  h_i' = h_i + dropout(ReLU(BN(h_hat_i)))        (residual)
-  e_ij' = e_ij + dropout(ReLU(BN(e_hat_ij)))
+  h_i' = dropout(h_i + ReLU(BN(h_hat_i)))        (residual)
+  e_ij' = dropout(e_ij + ReLU(BN(e_hat_ij)))
+GraphGPS's `GatedGCNLayer` drops out before the residual sum instead,
+h_i' = h_i + dropout(ReLU(BN(h_hat_i))) (`dropout_before_residual=True`).
 The papers write D h_i + E h_j; the reference code applies D to the edge's
 source and E to its destination, which is what is done here (the two are the
 same family up to renaming D and E).
@@ -42,6 +44,7 @@ class GatedGCNLayer(nnx.Module):
       batch_norm: bool,
       layer_norm: bool = False,
       residual: bool,
+      dropout_before_residual: bool = False,
       rngs: nnx.Rngs,
   ):
     linear = lambda: dense(dim, dim, axes=("embed", "mlp"), rngs=rngs)
@@ -50,6 +53,7 @@ class GatedGCNLayer(nnx.Module):
     self.norm_e = Norm(dim, batch_norm=batch_norm, layer_norm=layer_norm, rngs=rngs)
     self.dropout = nnx.Dropout(dropout, rngs=rngs)
     self.residual = residual
+    self.dropout_before_residual = dropout_before_residual
 
   def __call__(self, h: jax.Array, e: jax.Array, graph: GraphBatch) -> tuple[jax.Array, jax.Array]:
     """h: [B, N, D], e: [B, E, D] -> updated (h, e), zero on padding."""
@@ -63,9 +67,12 @@ class GatedGCNLayer(nnx.Module):
     h_hat = Ah + num / (den + GATE_EPS)
     h_new = jax.nn.relu(self.norm_h(h_hat, graph.node_mask))
     e_new = jax.nn.relu(self.norm_e(e_hat, edge_mask))
+    if self.dropout_before_residual:
+      h_new, e_new = self.dropout(h_new), self.dropout(e_new)
     if self.residual:
       h_new, e_new = h + h_new, e + e_new
-    h_new, e_new = self.dropout(h_new), self.dropout(e_new)
+    if not self.dropout_before_residual:
+      h_new, e_new = self.dropout(h_new), self.dropout(e_new)
     h_new = jnp.where(graph.node_mask[..., None], h_new, 0.0)
     e_new = jnp.where(edge_mask[..., None], e_new, 0.0)
     return h_new, e_new
