@@ -13,7 +13,7 @@ import jax
 import numpy as np
 
 
-def _check_edges(senders: np.ndarray, receivers: np.ndarray, num_nodes: int) -> tuple[np.ndarray, np.ndarray]:
+def check_edges(senders: np.ndarray, receivers: np.ndarray, num_nodes: int) -> tuple[np.ndarray, np.ndarray]:
   """Validates an edge list and returns it as flat int64 arrays."""
   senders = np.asarray(senders, np.int64).reshape(-1)
   receivers = np.asarray(receivers, np.int64).reshape(-1)
@@ -39,7 +39,7 @@ def _check_k(k: int) -> None:
 
 def undirected_adjacency(senders: np.ndarray, receivers: np.ndarray, num_nodes: int) -> np.ndarray:
   """Dense 0/1 adjacency [num_nodes, num_nodes] of the symmetrised simple graph."""
-  senders, receivers = _check_edges(senders, receivers, num_nodes)
+  senders, receivers = check_edges(senders, receivers, num_nodes)
   adj = np.zeros((num_nodes, num_nodes), np.float64)
   adj[senders, receivers] = 1.0
   adj[receivers, senders] = 1.0
