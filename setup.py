@@ -24,6 +24,7 @@ setuptools.setup(
         "pandas",
         "scipy",
         "numpy",
+        "threadpoolctl",
     ],
     extras_require={"test": ["pytest", "pytest-xdist", "networkx"]},
 )

@@ -68,8 +68,9 @@ def empty_graph(like: dict) -> dict:
   return out
 
 
-def pad_batch(records: list[dict], max_nodes: int = 8, max_edges: int = 32) -> GraphBatch:
-  return GraphBatch.from_batch({k: jnp.asarray(v) for k, v in pad_graphs(records, max_nodes, max_edges).items()})
+def pad_batch(records: list[dict], max_nodes: int = 8, max_edges: int = 32, graphs_per_pack: int = 1) -> GraphBatch:
+  padded = pad_graphs(records, max_nodes, max_edges * graphs_per_pack, graphs_per_pack)
+  return GraphBatch.from_batch({k: jnp.asarray(v) for k, v in padded.items()})
 
 
 def graphs(seed: int = 0, sizes: tuple[int, ...] = SIZES, complete: bool = False, categorical: bool = False) -> list[dict]:

@@ -8,13 +8,39 @@ import os
 import ml_collections
 import tensorflow_datasets as tfds
 
-from research.data import csl, register_pipeline
+from research.data import csl, register_pipeline, sbm
 from research.data.pipeline import Pipeline
 from research.graph.batch import pad_graphs
 
 
 def default_data_dir(config: ml_collections.ConfigDict) -> str:
   return config.data_dir or os.environ.get("TFDS_DATA_DIR", os.path.expanduser("~/tensorflow_datasets"))
+
+
+def _padded_graph_pipeline(
+    config: ml_collections.ConfigDict, sources: dict, *, seed: int, train_rows, eval_rows
+) -> Pipeline:
+  """Batches of graphs padded to config.max_nodes per graph and config.max_edges per pack.
+
+  Packs hold config.graphs_per_pack graphs (absent: 1) that share one edge list
+  (see research/graph/batch.py). Evaluation batches use config.eval_max_edges
+  (absent: max_edges): they are read in order, so a budget that random training
+  packs never exceed can be too small for consecutive graphs of similar size.
+  """
+  pad = functools.partial(pad_graphs, max_nodes=config.max_nodes, graphs_per_pack=config.get("graphs_per_pack", 1))
+  return Pipeline(
+      sources,
+      functools.partial(pad, max_edges=config.max_edges),
+      eval_collate=functools.partial(pad, max_edges=config.get("eval_max_edges", config.max_edges)),
+      batch_size=config.batch_size,
+      eval_batch_size=config.eval_batch_size,
+      train_rows=train_rows,
+      eval_rows=eval_rows,
+      seed=seed,
+      num_threads=config.num_threads,
+      prefetch=config.prefetch,
+      cache=config.cache,
+  )
 
 
 @register_pipeline("csl")
@@ -26,15 +52,17 @@ def csl_pipeline(config: ml_collections.ConfigDict, *, seed: int, train_rows, ev
   csl.prepare(data_dir)
   roles = {"train": "train", "validation": "val", "test": "test"}
   sources = {role: tfds.data_source("csl", split=f"{part}_fold{config.fold}", data_dir=data_dir) for role, part in roles.items()}
-  return Pipeline(
-      sources,
-      functools.partial(pad_graphs, max_nodes=config.max_nodes, max_edges=config.max_edges),
-      batch_size=config.batch_size,
-      eval_batch_size=config.eval_batch_size,
-      train_rows=train_rows,
-      eval_rows=eval_rows,
-      seed=seed,
-      num_threads=config.num_threads,
-      prefetch=config.prefetch,
-      cache=config.cache,
-  )
+  return _padded_graph_pipeline(config, sources, seed=seed, train_rows=train_rows, eval_rows=eval_rows)
+
+
+def _sbm_pipeline(name: str, config: ml_collections.ConfigDict, *, seed: int, train_rows, eval_rows) -> Pipeline:
+  """PATTERN or CLUSTER (`config.variant`: "full", or "tiny" for smoke runs), node labels in `node_labels`."""
+  data_dir = default_data_dir(config)
+  sbm.prepare(data_dir, name, config.variant)
+  roles = {"train": "train", "validation": "val", "test": "test"}
+  sources = {role: tfds.data_source(f"{name}/{config.variant}", split=part, data_dir=data_dir) for role, part in roles.items()}
+  return _padded_graph_pipeline(config, sources, seed=seed, train_rows=train_rows, eval_rows=eval_rows)
+
+
+register_pipeline("pattern")(functools.partial(_sbm_pipeline, "pattern"))
+register_pipeline("cluster")(functools.partial(_sbm_pipeline, "cluster"))

@@ -40,6 +40,7 @@ class Pipeline:
       sources: Mapping[str, RandomAccessSource],
       collate: Collate,
       *,
+      eval_collate: Collate | None = None,
       batch_size: int,
       eval_batch_size: int,
       train_rows: tuple[int, int],
@@ -55,6 +56,7 @@ class Pipeline:
       raise ValueError(f"The training set has {len(sources['train'])} examples, fewer than batch_size={batch_size}.")
     self.sources = {k: _decoded(v) for k, v in sources.items()} if cache else dict(sources)
     self.collate = collate
+    self.eval_collate = eval_collate or collate
     self.batch_size = batch_size
     self.eval_batch_size = eval_batch_size
     self.train_rows = train_rows
@@ -72,9 +74,9 @@ class Pipeline:
   def steps_per_epoch(self) -> int:
     return self.num_train_examples // self.batch_size
 
-  def _read(self, split: str, indices: np.ndarray, valid: np.ndarray) -> Batch:
+  def _read(self, split: str, indices: np.ndarray, valid: np.ndarray, collate: Collate) -> Batch:
     source = self.sources[split]
-    batch = self.collate([source[int(i)] for i in indices])
+    batch = collate([source[int(i)] for i in indices])
     batch["example_mask"] = valid
     return batch
 
@@ -95,7 +97,7 @@ class Pipeline:
     """This process's rows of global batches start_step, start_step + 1, ... (endless)."""
     lo, hi = self.train_rows
     steps = grain.MapDataset.range(start_step, sys.maxsize)
-    local = steps.map(lambda k: self._read("train", self.train_indices(k)[lo:hi], np.ones(hi - lo, bool)))
+    local = steps.map(lambda k: self._read("train", self.train_indices(k)[lo:hi], np.ones(hi - lo, bool), self.collate))
     return self._iterate(local)
 
   def _iterate(self, dataset: grain.MapDataset) -> Iterator[Batch]:
@@ -115,6 +117,6 @@ class Pipeline:
 
     def read(k: int) -> Batch:
       rows = np.arange(k * self.eval_batch_size, (k + 1) * self.eval_batch_size)[lo:hi]
-      return self._read(split, np.where(rows < n, rows, 0), rows < n)
+      return self._read(split, np.where(rows < n, rows, 0), rows < n, self.eval_collate)
 
     return self._iterate(grain.MapDataset.range(num_batches).map(read))

@@ -8,6 +8,7 @@ import os
 from collections.abc import Iterator
 
 import tensorflow_datasets as tfds
+import threadpoolctl
 
 
 @contextlib.contextmanager
@@ -31,7 +32,9 @@ def prepare_builder(
   must be on a local filesystem), and TFDS writes into a temporary directory
   that it renames into place only when complete, so readers never see a
   partial copy. Prints one line before building; `how_long` says what to
-  expect, e.g. "a few seconds".
+  expect, e.g. "a few seconds". BLAS runs single-threaded while building: the
+  per-graph encodings are many small eigendecompositions and matrix powers,
+  which multithreaded BLAS makes an order of magnitude slower on a busy machine.
   """
   data_dir = os.fspath(data_dir)
   if builder_cls(data_dir=data_dir, **builder_kwargs).is_prepared():
@@ -44,7 +47,8 @@ def prepare_builder(
     print(f"Building the {builder.info.full_name} dataset in {data_dir} (once, {how_long}).", flush=True)
     tfds.disable_progress_bar()
     try:
-      builder.download_and_prepare(file_format="array_record")
+      with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
+        builder.download_and_prepare(file_format="array_record")
     except FileExistsError:
       # A builder outside this lock (e.g. `tfds.data_source` with download=True)
       # renamed its complete copy into place first; ours was discarded.

@@ -130,6 +130,16 @@ def check_batch_divisible(global_batch: int, mesh: Mesh, what: str = "config.dat
     raise ValueError(f"{what}={global_batch} is not divisible by the {jax.process_count()} processes.")
 
 
+def check_packs_divisible(global_batch: int, graphs_per_pack: int, mesh: Mesh, what: str) -> None:
+  """Edge lists of packs of graphs are sharded like the graphs: every shard must hold whole packs."""
+  shards = data_parallel_size(mesh) * jax.process_count() // math.gcd(data_parallel_size(mesh), jax.process_count())
+  if global_batch % (shards * graphs_per_pack):
+    raise ValueError(
+        f"{what}={global_batch} does not split into whole packs of config.data.graphs_per_pack={graphs_per_pack} "
+        f"graphs on each of the {shards} batch shards; use a batch size that is a multiple of {shards * graphs_per_pack}."
+    )
+
+
 def global_batch(local_batch: Mapping[str, np.ndarray], mesh: Mesh) -> dict[str, jax.Array]:
   """Assembles each process's slice into one global array sharded over the batch axes."""
   sharding = batch_sharding(mesh)

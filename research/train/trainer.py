@@ -91,8 +91,10 @@ class Trainer:
     self.config = config
     self.workdir = workdir
     self.mesh = sharding.make_mesh(config.mesh)
-    sharding.check_batch_divisible(config.data.batch_size, self.mesh)
-    sharding.check_batch_divisible(config.data.eval_batch_size, self.mesh, "config.data.eval_batch_size")
+    for key in ("batch_size", "eval_batch_size"):
+      sharding.check_batch_divisible(config.data[key], self.mesh, f"config.data.{key}")
+      if config.data.get("graphs_per_pack", 1) > 1:  # edge lists are sharded by pack, not by graph
+        sharding.check_packs_divisible(config.data[key], config.data.graphs_per_pack, self.mesh, f"config.data.{key}")
     self.task = tasks.get_task(config.task)
     self.select_metric = config.select_metric or self.task.select_metric
     self.pipeline = data_lib.build_pipeline(

@@ -55,7 +55,7 @@ def test_records_have_the_batch_keys_and_dtypes(splits):
   record = splits["train_fold0"][0]
   for key in ("senders", "receivers"):
     assert isinstance(record[key], np.ndarray) and record[key].dtype == np.int32
-  for key in batch_lib.NODE_KEYS + batch_lib.EDGE_KEYS + batch_lib.GRAPH_KEYS:
+  for key in ("node_features", "edge_features", "lap_eigvec", "lap_eigval", "rwse"):
     assert isinstance(record[key], np.ndarray) and record[key].dtype == np.float32, key
   assert record["node_features"].shape == (41, 1) and np.all(record["node_features"] == 0)
   assert record["edge_features"].shape == (164, 1) and np.all(record["edge_features"] == 1)

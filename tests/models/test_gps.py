@@ -151,3 +151,11 @@ def test_bad_configurations_are_refused():
     _model("node_gatedgcn_lap", pe_dim=16)
   with pytest.raises(ValueError, match="batch_norm or layer_norm"):
     _model("node_gatedgcn_lap", layer_norm=True)
+
+
+@pytest.mark.parametrize("config", ["node_gatedgcn_lap", "graph_gine_rwse"])
+def test_packed_edge_lists_give_the_same_outputs(config):
+  model = _model(config)
+  model.eval()
+  records = _graphs_for(config, 6)
+  np.testing.assert_allclose(model(pad_batch(records, graphs_per_pack=4)), model(pad_batch(records)), rtol=1e-4, atol=1e-5)

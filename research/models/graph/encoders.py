@@ -109,7 +109,7 @@ class EdgeEncoder(nnx.Module):
     self.proj = dense(max(edge_in_dim, 1), hidden_dim, axes=(None, "embed"), rngs=rngs)
 
   def __call__(self, graph: GraphBatch) -> jax.Array:
-    """-> [B, E, hidden], zero on padded edges."""
+    """-> [S, E, hidden], zero on padded edges."""
     if self.edge_in_dim > 0:
       e = graph.edge_features
     else:

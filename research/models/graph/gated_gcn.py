@@ -23,8 +23,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from research.graph.batch import GraphBatch, gather_nodes
-from research.graph.segment import segment_sum
+from research.graph.batch import GraphBatch
 from research.models.graph.encoders import READOUTS, EdgeEncoder, NodeEncoder, readout
 from research.nn.dense import dense
 from research.nn.mlp import MLPReadout
@@ -56,14 +55,13 @@ class GatedGCNLayer(nnx.Module):
     self.dropout_before_residual = dropout_before_residual
 
   def __call__(self, h: jax.Array, e: jax.Array, graph: GraphBatch) -> tuple[jax.Array, jax.Array]:
-    """h: [B, N, D], e: [B, E, D] -> updated (h, e), zero on padding."""
+    """h: [B, N, D], e: [S, E, D] -> updated (h, e), zero on padding."""
     senders, receivers, edge_mask = graph.senders, graph.receivers, graph.edge_mask
-    n = h.shape[1]
     Ah, Bh, Dh, Eh = self.A(h), self.B(h), self.D(h), self.E(h)  # [B, N, D]
-    e_hat = self.C(e) + gather_nodes(Dh, senders) + gather_nodes(Eh, receivers)  # [B, E, D]
+    e_hat = self.C(e) + graph.gather(Dh, senders) + graph.gather(Eh, receivers)  # [S, E, D]
     sigma = jax.nn.sigmoid(e_hat)
-    num = segment_sum(sigma * gather_nodes(Bh, senders), receivers, edge_mask, n)  # [B, N, D]
-    den = segment_sum(sigma, receivers, edge_mask, n)  # [B, N, D]
+    num = graph.aggregate(sigma * graph.gather(Bh, senders), receivers)  # [B, N, D]
+    den = graph.aggregate(sigma, receivers)  # [B, N, D]
     h_hat = Ah + num / (den + GATE_EPS)
     h_new = jax.nn.relu(self.norm_h(h_hat, graph.node_mask))
     e_new = jax.nn.relu(self.norm_e(e_hat, edge_mask))
@@ -123,7 +121,7 @@ class GatedGCN(nnx.Module):
   def __call__(self, graph: GraphBatch) -> jax.Array:
     """-> [B, out_dim], or [B, N, out_dim] (zero on padding) when readout="none"."""
     h = self.in_feat_dropout(self.node_encoder(graph))  # [B, N, D]
-    e = self.edge_encoder(graph)  # [B, E, D]
+    e = self.edge_encoder(graph)  # [S, E, D]
     for layer in self.layers:
       h, e = layer(h, e, graph)
     out = self.head(readout(h, graph.node_mask, self.readout))

@@ -14,19 +14,18 @@ from __future__ import annotations
 import jax
 from flax import nnx
 
-from research.graph.batch import GraphBatch, gather_nodes
-from research.graph.segment import segment_sum
+from research.graph.batch import GraphBatch
 from research.nn.mlp import MLP
 
 
 class GINEConv(nnx.Module):
-  """h: [B, N, D], e: [B, E, D] -> [B, N, D] (padded nodes are not masked here)."""
+  """h: [B, N, D], e: [S, E, D] -> [B, N, D] (padded nodes are not masked here)."""
 
   def __init__(self, dim: int, *, eps: float = 0.0, rngs: nnx.Rngs):
     self.mlp = MLP(dim, [dim], dim, rngs=rngs)
     self.eps = eps
 
   def __call__(self, h: jax.Array, e: jax.Array, graph: GraphBatch) -> jax.Array:
-    messages = jax.nn.relu(gather_nodes(h, graph.senders) + e)  # [B, E, D]
-    aggregated = segment_sum(messages, graph.receivers, graph.edge_mask, h.shape[1])  # [B, N, D]
+    messages = jax.nn.relu(graph.gather(h, graph.senders) + e)  # [S, E, D]
+    aggregated = graph.aggregate(messages, graph.receivers)  # [B, N, D]
     return self.mlp((1.0 + self.eps) * h + aggregated)

@@ -4,7 +4,7 @@ Rampášek, Galkin, Dwivedi, Luu, Wolf & Beaini, "Recipe for a General, Powerful
 Scalable Graph Transformer" (NeurIPS 2022), Sec. 3.2 and Eq. (1)-(4), following
 the official `graphgps/layer/gps_layer.py` and `graphgps/network/gps_model.py`.
 
-One GPS layer on node states X^l [B, N, D] and edge states E^l [B, E, D]:
+One GPS layer on node states X^l [B, N, D] and edge states E^l [S, E, D] (edges in packs, see research/graph/batch.py):
   X_M^{l+1}, E^{l+1} = MPNN^l(X^l, E^l, A)                       (Eq. 2, local)
       X_M = Norm(X^l + Dropout(MPNN(X^l)))     (GatedGCN: its own residual)
   X_T^{l+1} = GlobalAttn^l(X^l)                                  (Eq. 3, global)
@@ -89,7 +89,7 @@ class GPSLayer(nnx.Module):
     self.dropout = nnx.Dropout(dropout, rngs=rngs)
 
   def __call__(self, h: jax.Array, e: jax.Array, graph: GraphBatch) -> tuple[jax.Array, jax.Array]:
-    """h: [B, N, D], e: [B, E, D] -> (h, e), zero on padding."""
+    """h: [B, N, D], e: [S, E, D] -> (h, e), zero on padding."""
     mask = graph.node_mask
     branches = []
     if self.local_model == "gated_gcn":
@@ -175,7 +175,7 @@ class GPS(nnx.Module):
 
   def __call__(self, graph: GraphBatch) -> jax.Array:
     h = self.node_encoder(graph)  # [B, N, D]
-    e = self.edge_encoder(graph)  # [B, E, D]
+    e = self.edge_encoder(graph)  # [S, E, D]
     for layer in self.layers:
       h, e = layer(h, e, graph)
     if self.head_kind == "graph":

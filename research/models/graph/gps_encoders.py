@@ -159,7 +159,7 @@ class GPSNodeEncoder(nnx.Module):
 
 
 class GPSEdgeEncoder(nnx.Module):
-  """Edge embedding [B, E, hidden]: features, category ids, or ("DummyEdge") one shared learned vector."""
+  """Edge embedding [S, E, hidden]: features, category ids, or ("DummyEdge") one shared learned vector."""
 
   def __init__(self, hidden_dim: int, *, edge_in_dim: int = 0, edge_vocab: int = 0, rngs: nnx.Rngs):
     featureless = edge_in_dim == 0 and edge_vocab == 0

@@ -26,8 +26,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from research.graph.batch import GraphBatch, gather_nodes
-from research.graph.segment import segment_softmax, segment_sum
+from research.graph.batch import GraphBatch
 from research.models.graph.encoders import READOUTS, NodeEncoder, readout
 from research.nn.attention import MultiHeadAttention
 from research.nn.dense import dense
@@ -40,13 +39,12 @@ ATTENTION_KINDS = ("sparse", "full")
 
 def sparse_attention(q: jax.Array, k: jax.Array, v: jax.Array, graph: GraphBatch, clamp: float) -> jax.Array:
   """Attention of each receiver over its senders: q, k, v [B, N, H, D] -> [B, N, H, D]."""
-  b, n, heads, d = q.shape
-  edge = lambda x, index: gather_nodes(x.reshape(b, n, heads * d), index).reshape(b, -1, heads, d)
-  q_i = edge(q, graph.receivers)  # [B, E, H, D]
-  k_j, v_j = edge(k, graph.senders), edge(v, graph.senders)  # [B, E, H, D]
-  scores = jnp.clip(jnp.sum(q_i * k_j, axis=-1) / jnp.sqrt(d).astype(q.dtype), -clamp, clamp)  # [B, E, H]
-  weights = segment_softmax(scores, graph.receivers, graph.edge_mask, n)  # [B, E, H]
-  return segment_sum(weights[..., None] * v_j, graph.receivers, graph.edge_mask, n)  # [B, N, H, D]
+  d = q.shape[-1]
+  q_i = graph.gather(q, graph.receivers)  # [S, E, H, D]
+  k_j, v_j = graph.gather(k, graph.senders), graph.gather(v, graph.senders)  # [S, E, H, D]
+  scores = jnp.clip(jnp.sum(q_i * k_j, axis=-1) / jnp.sqrt(d).astype(q.dtype), -clamp, clamp)  # [S, E, H]
+  weights = graph.edge_softmax(scores, graph.receivers)  # [S, E, H]
+  return graph.aggregate(weights[..., None] * v_j, graph.receivers)  # [B, N, H, D]
 
 
 def full_pair_mask(node_mask: jax.Array) -> jax.Array:
