@@ -1,0 +1,62 @@
+"""ZINC molecular graph regression (TFDS builder `zinc`, configs `subset` and `full`).
+
+The builder reads the released `molecules.zip` (or its extracted `molecules/`
+folder) from the manual directory; see `MANUAL_DOWNLOAD_INSTRUCTIONS`.
+Importing this package registers the builder, after which
+`tfds.data_source("zinc/subset", split="train", data_dir=...)` reads it.
+"""
+
+from __future__ import annotations
+
+import os
+
+from etils import epath
+
+from research.data.prepare import prepare_builder
+from research.data.zinc.torch_pickle import UnsafePickleError
+from research.data.zinc.zinc import (
+    DOWNLOAD_URL,
+    EDGE_VOCAB,
+    INDEX_URL,
+    LABEL_KEY,
+    MANUAL_DOWNLOAD_INSTRUCTIONS,
+    NODE_VOCAB,
+    NUM_GRAPHS,
+    PE_DIM,
+    RWSE_DIM,
+    SPLITS,
+    Zinc,
+)
+
+__all__ = [
+    "DOWNLOAD_URL",
+    "EDGE_VOCAB",
+    "INDEX_URL",
+    "LABEL_KEY",
+    "MANUAL_DOWNLOAD_INSTRUCTIONS",
+    "NODE_VOCAB",
+    "NUM_GRAPHS",
+    "PE_DIM",
+    "RWSE_DIM",
+    "SPLITS",
+    "UnsafePickleError",
+    "Zinc",
+    "prepare",
+]
+
+# Both read every molecule of the three pickles; "full" also encodes all 249,456.
+_HOW_LONG = {"subset": "a minute or two", "full": "5 to 30 minutes"}
+
+
+def prepare(data_dir: str | os.PathLike[str], config: str = "subset", manual_dir: epath.PathLike | None = None) -> None:
+  """Builds ZINC `config` under `data_dir/zinc/<config>/<version>/` unless it is already there.
+
+  Reads the released files from `manual_dir` (default `data_dir/downloads/manual`),
+  see `MANUAL_DOWNLOAD_INSTRUCTIONS`, and `prepare_builder` for the locking.
+  Either config unpickles all of train.pickle, which takes a few GB of memory.
+  The per-graph eigendecompositions are small: on a busy machine, multithreaded
+  OpenBLAS slows them down several times, and OPENBLAS_NUM_THREADS=1 helps.
+  """
+  if config not in _HOW_LONG:
+    raise ValueError(f"config={config!r} is not a ZINC config; use one of {sorted(_HOW_LONG)}.")
+  prepare_builder(Zinc, data_dir, how_long=_HOW_LONG[config], config=config, manual_dir=manual_dir)

@@ -1,0 +1,353 @@
+"""ZINC molecular graphs (Benchmarking GNNs), read from the released pickle files.
+
+Data. ZINC holds 249,456 molecules from the ZINC database (up to 38 heavy
+atoms, about 23 on average); the task is to regress their constrained
+solubility, y = logP - SAS - (number of cycles with more than six atoms). The
+files are those PyTorch Geometric and Benchmarking GNNs use: `molecules.zip`,
+holding `molecules/{train,val,test}.pickle`, each a pickled list of dicts of
+torch tensors,
+
+  num_atom                  int, the number of atoms n
+  atom_type                 [n] atom type ids, see NODE_VOCAB
+  bond_type                 [n, n] bond type ids, 0 where there is no bond, see EDGE_VOCAB
+  logP_SA_cycle_normalized  the target, a one-element float tensor
+
+and `{train,val,test}.index`, one line of comma-separated positions in the
+matching pickle that select Benchmarking GNNs' 12k subset. The pickles are read
+without torch by a restricted unpickler (torch_pickle.py).
+
+Configs. "subset" (the 12k graphs papers report: 10,000 / 1,000 / 1,000) and
+"full" (all of them: 220,011 / 24,445 / 5,000), each with splits "train",
+"val" and "test".
+
+Records. Record i of a split is the molecule PyTorch Geometric's
+`ZINC(subset=..., split=...)[i]` holds: for "subset" the i-th position of the
+index file, for "full" the i-th molecule of the pickle. Each has
+
+  graph_id       int32, the molecule's position in its split's pickle
+  num_nodes      int32, n
+  senders, receivers  int32 [E], every bond in both directions (the non-zero
+                 entries of the symmetric bond_type matrix), sorted by
+                 (sender, receiver)
+  node_features  int32 [n, 1] atom type ids in [0, 28)
+  edge_features  int32 [E, 1] bond type ids in [1, 4) (0, "no bond", never occurs
+                 on an edge but keeps GraphGPS's 4-entry edge embedding table)
+  label          float32, the target
+  rwse           float32 [n, 20] random-walk return probabilities for 1..20
+                 steps (GraphGPS's ZINC RWSE)
+  lap_eigvec     float32 [n, 16], lap_eigval float32 [16]: unit eigenvectors
+                 of the combinatorial Laplacian D - A, smallest eigenvalue
+                 first, trivial one kept (GraphGPS's `laplacian_norm: none`,
+                 `eigvec_norm: L2`), zero-padded where n < 16 (GraphGPS pads
+                 with NaN)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import zipfile
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, BinaryIO
+
+import numpy as np
+import tensorflow_datasets as tfds
+from etils import epath
+
+from research.data.zinc import torch_pickle
+from research.graph import encodings
+
+DOWNLOAD_URL = "https://www.dropbox.com/s/feo9qle74kg48gy/molecules.zip?dl=1"
+INDEX_URL = "https://raw.githubusercontent.com/graphdeeplearning/benchmarking-gnns/master/data/molecules/{split}.index"
+SPLITS = ("train", "val", "test")
+NUM_GRAPHS = {
+    "subset": {"train": 10_000, "val": 1_000, "test": 1_000},
+    "full": {"train": 220_011, "val": 24_445, "test": 5_000},
+}
+# Atom types by id: element, explicit hydrogens, charge (from the dataset's atom_dict).
+NODE_VOCAB = (
+    "C", "O", "N", "F", "C H1", "S", "Cl", "O -", "N H1 +", "Br", "N H3 +", "N H2 +", "N +", "N -",
+    "S -", "I", "P", "O H1 +", "N H1 -", "O +", "S +", "P H1", "P H2", "C H2 -", "P +", "S H1 +",
+    "C H1 -", "P H1 +",
+)  # fmt: skip
+# Bond types by id; 0 marks "no bond" in the bond_type matrix.
+EDGE_VOCAB = ("NONE", "SINGLE", "DOUBLE", "TRIPLE")
+PE_DIM = 16  # Laplacian eigenpairs stored; GraphGPS's ZINC configs use the first 1 (LapPE) or 8 (ESLapPE).
+RWSE_DIM = 20  # random-walk lengths 1..20, as in GraphGPS's ZINC RWSE configs.
+LABEL_KEY = "logP_SA_cycle_normalized"
+_ZIP_NAME = "molecules.zip"
+_FOLDER = "molecules"
+
+MANUAL_DOWNLOAD_INSTRUCTIONS = f"""\
+Download molecules.zip, the file PyTorch Geometric and Benchmarking GNNs use:
+  curl -L -o molecules.zip '{DOWNLOAD_URL}'
+and put it in the manual directory (`<data_dir>/downloads/manual/` unless you
+pass another), either as molecules.zip or extracted, so that
+`<manual_dir>/molecules/train.pickle` exists. The "subset" config also needs
+Benchmarking GNNs' index files train.index, val.index and test.index; if your
+molecules.zip lacks them, put them in `<manual_dir>/molecules/`:
+""" + "".join(f"  {INDEX_URL.format(split=split)}\n" for split in SPLITS)
+
+_CITATION = """\
+@article{dwivedi2023benchmarking,
+  title={Benchmarking Graph Neural Networks},
+  author={Dwivedi, Vijay Prakash and Joshi, Chaitanya K. and Luu, Anh Tuan and
+          Laurent, Thomas and Bengio, Yoshua and Bresson, Xavier},
+  journal={JMLR},
+  year={2023}
+}
+@article{gomez2018automatic,
+  title={Automatic Chemical Design Using a Data-Driven Continuous Representation of Molecules},
+  author={G{\\'o}mez-Bombarelli, Rafael and others},
+  journal={ACS Central Science},
+  year={2018}
+}
+"""
+
+
+class ManualFiles:
+  """The released files in a manual directory, extracted or inside molecules.zip.
+
+  A file `name` is looked for as `<manual_dir>/molecules/<name>`, then
+  `<manual_dir>/<name>`, then as a member `.../<name>` of
+  `<manual_dir>/molecules.zip` (preferring `molecules/<name>`).
+  """
+
+  def __init__(self, manual_dir: epath.PathLike):
+    self.manual_dir = epath.Path(manual_dir)
+    self._zip_path = self.manual_dir / _ZIP_NAME
+    self._members: dict[str, str] = {}
+    if self._zip_path.exists():
+      try:
+        with self._zip_path.open("rb") as f, zipfile.ZipFile(f) as archive:
+          names = sorted(archive.namelist(), key=lambda n: (n != f"{_FOLDER}/{os.path.basename(n)}", n))
+      except zipfile.BadZipFile as e:
+        raise ValueError(
+            f"{self._zip_path} is not a valid zip archive ({e}); re-download it from {DOWNLOAD_URL}."
+        ) from e
+      for name in names:
+        if not name.endswith("/") and not name.startswith("__MACOSX/"):
+          self._members.setdefault(os.path.basename(name), name)
+
+  def _extracted(self, name: str) -> epath.Path | None:
+    for path in (self.manual_dir / _FOLDER / name, self.manual_dir / name):
+      if path.is_file():
+        return path
+    return None
+
+  def where(self, name: str) -> str | None:
+    """A readable location of `name` (a path, or `zip:member`), or None if absent."""
+    if (path := self._extracted(name)) is not None:
+      return os.fspath(path)
+    if name in self._members:
+      return f"{self._zip_path}:{self._members[name]}"
+    return None
+
+  @contextlib.contextmanager
+  def open(self, name: str) -> Iterator[BinaryIO]:
+    """Opens `name` for binary reading."""
+    if (path := self._extracted(name)) is not None:
+      with path.open("rb") as f:
+        yield f
+    elif name in self._members:
+      with self._zip_path.open("rb") as f, zipfile.ZipFile(f) as archive, archive.open(self._members[name]) as member:
+        yield member
+    else:
+      raise FileNotFoundError(missing_files_message(self.manual_dir, [name]))
+
+
+def missing_files_message(manual_dir: epath.PathLike, missing: Sequence[str]) -> str:
+  """What to download, and where to put it, when `missing` files are not in `manual_dir`."""
+  lines = [
+      f"ZINC needs {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not in the manual directory "
+      f"{manual_dir} (looked in {_FOLDER}/, the directory itself and {_ZIP_NAME}).",
+  ]
+  if any(name.endswith(".pickle") for name in missing):
+    lines += [
+        "Download molecules.zip, the file PyTorch Geometric and Benchmarking GNNs use:",
+        f"  mkdir -p {manual_dir} && curl -L -o {os.path.join(manual_dir, _ZIP_NAME)} '{DOWNLOAD_URL}'",
+        f"and leave it there, or extract it there so that {os.path.join(manual_dir, _FOLDER, 'train.pickle')} exists.",
+    ]
+  indices = [name for name in missing if name.endswith(".index")]
+  if indices:
+    target = os.path.join(manual_dir, _FOLDER)
+    lines.append(f"The 12k subset's index files come from Benchmarking GNNs; put them in {target}/:")
+    lines.append(f"  mkdir -p {target}")
+    for name in indices:
+      url = INDEX_URL.format(split=name[: -len(".index")])
+      lines.append(f"  curl -L -o {os.path.join(target, name)} '{url}'")
+  return "\n".join(lines)
+
+
+def read_molecules(files: ManualFiles, split: str) -> list[Any]:
+  """The molecules of `<split>.pickle`, tensors as numpy arrays."""
+  name = f"{split}.pickle"
+  where = files.where(name) or name
+  with files.open(name) as f:
+    molecules = torch_pickle.load(f, name=where)
+  if not isinstance(molecules, list):
+    raise ValueError(
+        f"{where} holds a {type(molecules).__name__}, not a list of molecules; re-download {DOWNLOAD_URL}."
+    )
+  return molecules
+
+
+def read_index(files: ManualFiles, split: str, num_molecules: int) -> list[int]:
+  """The positions that `<split>.index` selects from a pickle of `num_molecules` molecules."""
+  name = f"{split}.index"
+  where = files.where(name) or name
+  with files.open(name) as f:
+    text = f.read().decode("ascii", errors="replace")
+  fix = f"An index file is one line of comma-separated integers; re-download it from {INDEX_URL.format(split=split)}."
+  if not text.strip():
+    raise ValueError(f"{where} is empty. {fix}")
+  ids = []
+  for token in text.strip().split(","):
+    try:
+      ids.append(int(token))
+    except ValueError:
+      raise ValueError(f"{where}: {token[:40]!r} is not an integer. {fix}") from None
+  if bad := [i for i in ids if not 0 <= i < num_molecules]:
+    raise ValueError(
+        f"{where}: index {bad[0]} is out of range for {split}.pickle, which holds {num_molecules} molecules; "
+        "the index and pickle files must come from the same release."
+    )
+  if len(set(ids)) != len(ids):
+    raise ValueError(f"{where} lists some molecules more than once. {fix}")
+  return ids
+
+
+def _type_ids(value: Any, shape: tuple[int, ...], vocab: Sequence[str], what: str) -> np.ndarray:
+  """Checks an array of category ids (integral values in [0, len(vocab))) -> int32."""
+  array = np.asarray(value)
+  if array.shape != shape:
+    raise ValueError(f"{what} has shape {array.shape}, expected {shape}")
+  if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+    raise ValueError(f"{what} has dtype {array.dtype}, expected integer ids")
+  if array.size and (np.any(array != np.round(array)) or array.min() < 0 or array.max() >= len(vocab)):
+    values = np.unique(array).tolist()
+    raise ValueError(f"{what} holds values outside the {len(vocab)} ids 0..{len(vocab) - 1}: {values}")
+  return array.astype(np.int32)
+
+
+def to_record(molecule: Any, graph_id: int, *, where: str) -> dict[str, np.ndarray]:
+  """One pickled molecule -> its TFDS record; `where` names the file in errors."""
+  what = f"{where}, molecule {graph_id}"
+  if not isinstance(molecule, Mapping):
+    raise ValueError(f"{what} is a {type(molecule).__name__}, not a dict")
+  missing = [key for key in ("atom_type", "bond_type", LABEL_KEY) if key not in molecule]
+  if missing:
+    raise ValueError(f"{what} lacks the key(s) {missing}; it has {sorted(map(str, molecule))}")
+  atoms = np.asarray(molecule["atom_type"])
+  if atoms.ndim == 2 and atoms.shape[1:] == (1,):
+    atoms = atoms[:, 0]
+  n = atoms.shape[0] if atoms.ndim == 1 else -1
+  if n < 0:
+    raise ValueError(f"{what}: atom_type has shape {atoms.shape}, expected [num_atoms]")
+  if "num_atom" in molecule and np.asarray(molecule["num_atom"]).tolist() not in (n, [n]):
+    raise ValueError(f"{what}: num_atom is {molecule['num_atom']!r} but atom_type has {n} entries")
+  atoms = _type_ids(atoms, (n,), NODE_VOCAB, f"{what}: atom_type")
+  bonds = _type_ids(molecule["bond_type"], (n, n), EDGE_VOCAB, f"{what}: bond_type")
+  if np.any(bonds != bonds.T) or np.any(np.diagonal(bonds)):
+    raise ValueError(f"{what}: bond_type is not a symmetric matrix with a zero diagonal")
+  label = np.asarray(molecule[LABEL_KEY])
+  if label.size != 1 or not (np.issubdtype(label.dtype, np.floating) or np.issubdtype(label.dtype, np.integer)):
+    raise ValueError(f"{what}: {LABEL_KEY} is {label.dtype} of shape {label.shape}, expected one number")
+  if not np.isfinite(label).all():
+    raise ValueError(f"{what}: {LABEL_KEY} is {label.reshape(-1)[0]}, expected a finite number")
+  senders, receivers = np.nonzero(bonds)  # row-major: sorted by (sender, receiver)
+  senders, receivers = senders.astype(np.int32), receivers.astype(np.int32)
+  eigvec, eigval = encodings.laplacian_pe(senders, receivers, n, PE_DIM, normalization="none", skip_trivial=False)
+  return {
+      "graph_id": np.int32(graph_id),
+      "num_nodes": np.int32(n),
+      "senders": senders,
+      "receivers": receivers,
+      "node_features": atoms[:, None],
+      "edge_features": bonds[senders, receivers][:, None],
+      "label": np.float32(label.reshape(())),
+      "rwse": encodings.rwse(senders, receivers, n, RWSE_DIM),
+      "lap_eigvec": eigvec,
+      "lap_eigval": eigval,
+  }
+
+
+class Zinc(tfds.core.GeneratorBasedBuilder):
+  """ZINC constrained solubility regression: the 12k subset and the full 250k."""
+
+  VERSION = tfds.core.Version("1.0.0")
+  RELEASE_NOTES = {"1.0.0": "Initial release."}
+  BUILDER_CONFIGS = [
+      tfds.core.BuilderConfig(
+          name="subset", description="Benchmarking GNNs' 12k subset: 10,000 / 1,000 / 1,000 graphs."
+      ),
+      tfds.core.BuilderConfig(name="full", description="All 249,456 graphs: 220,011 / 24,445 / 5,000."),
+  ]
+  MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
+  # TFDS derives code_path through `importlib_resources`, a backport that is not
+  # installed on Python >= 3.9; giving the path directly avoids that import.
+  code_path = epath.Path(__file__)
+
+  def __init__(self, *, manual_dir: epath.PathLike | None = None, file_format: str | None = "array_record", **kwargs):
+    """Defaults to ArrayRecord; `manual_dir` overrides TFDS's `<data_dir>/downloads/manual`."""
+    super().__init__(file_format=file_format, **kwargs)
+    self._manual_dir_override = manual_dir
+
+  def _info(self) -> tfds.core.DatasetInfo:
+    tensor = tfds.features.Tensor
+    return tfds.core.DatasetInfo(
+        builder=self,
+        description=__doc__,
+        features=tfds.features.FeaturesDict({
+            "graph_id": tfds.features.Scalar(np.int32),
+            "num_nodes": tfds.features.Scalar(np.int32),
+            "senders": tensor(shape=(None,), dtype=np.int32),
+            "receivers": tensor(shape=(None,), dtype=np.int32),
+            "node_features": tensor(shape=(None, 1), dtype=np.int32),
+            "edge_features": tensor(shape=(None, 1), dtype=np.int32),
+            "label": tfds.features.Scalar(np.float32),
+            "rwse": tensor(shape=(None, RWSE_DIM), dtype=np.float32),
+            "lap_eigvec": tensor(shape=(None, PE_DIM), dtype=np.float32),
+            "lap_eigval": tensor(shape=(PE_DIM,), dtype=np.float32),
+        }),
+        disable_shuffling=True,  # record i of a split is PyG's ZINC(split)[i]
+        homepage="https://github.com/graphdeeplearning/benchmarking-gnns",
+        citation=_CITATION,
+    )
+
+  def _manual_files(self, dl_manager: tfds.download.DownloadManager) -> ManualFiles:
+    if self._manual_dir_override is not None:
+      manual_dir = epath.Path(self._manual_dir_override)
+      if not manual_dir.is_dir():
+        raise FileNotFoundError(
+            f"The manual directory {manual_dir} does not exist.\n"
+            + missing_files_message(manual_dir, self._needed_files())
+        )
+      return ManualFiles(manual_dir)
+    try:
+      return ManualFiles(dl_manager.manual_dir)
+    except AssertionError as e:  # TFDS: the manual directory is missing or empty
+      raise FileNotFoundError(str(e)) from None
+
+  def _needed_files(self) -> list[str]:
+    names = [f"{split}.pickle" for split in SPLITS]
+    if self.builder_config.name == "subset":
+      names += [f"{split}.index" for split in SPLITS]
+    return names
+
+  def _split_generators(self, dl_manager: tfds.download.DownloadManager) -> Mapping[str, Iterator]:
+    files = self._manual_files(dl_manager)
+    missing = [name for name in self._needed_files() if files.where(name) is None]
+    if missing:
+      raise FileNotFoundError(missing_files_message(files.manual_dir, missing))
+    return {split: self._generate_examples(files, split) for split in SPLITS}
+
+  def _generate_examples(self, files: ManualFiles, split: str) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+    molecules = read_molecules(files, split)
+    where = files.where(f"{split}.pickle")
+    if self.builder_config.name == "subset":
+      ids = read_index(files, split, len(molecules))
+    else:
+      ids = range(len(molecules))
+    for position, graph_id in enumerate(ids):
+      yield position, to_record(molecules[graph_id], graph_id, where=where)
