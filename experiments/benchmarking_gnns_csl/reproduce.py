@@ -11,13 +11,8 @@ and keeps every run directory under OUT/runs/.
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
-import ctypes
-import json
 import logging
-import multiprocessing
 import os
-import signal
 import time
 from collections.abc import Sequence
 
@@ -35,29 +30,21 @@ QUICK_SEEDS = csl_config.PAPER_SEEDS[:1]
 QUICK_MAX_EPOCHS = 100  # the paper's GatedGCN-LapPE runs stopped after 147 epochs on average
 
 
-def _stop_with_parent() -> None:
-  """Worker initializer: SIGTERM the worker when this script dies (Linux), so that its run
-  saves a checkpoint and a rerun of the script resumes it."""
-  try:
-    ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-  except (OSError, AttributeError):
-    pass
-
-
 def run_one(model: str, pe: str, fold: int, seed: int, epochs: int, out_dir: str, data_dir: str) -> dict:
   """One training run (in a worker process); returns its final.json contents.
 
   A run that already finished is not repeated; an interrupted one resumes."""
   workdir = os.path.join(out_dir, "runs", f"{model}_{pe}", f"fold{fold}_seed{seed}")
-  if os.path.exists(os.path.join(workdir, "final.json")):
-    with open(os.path.join(workdir, "final.json")) as f:
-      return json.load(f)
-  from research.train import train_and_evaluate
 
-  logging.getLogger("research.train").setLevel(logging.WARNING)
-  config = csl_config.get_config(f"model={model},pe={pe},fold={fold},seed={seed},epochs={epochs}")
-  config.data.data_dir = data_dir
-  return train_and_evaluate(config, workdir)
+  def train() -> dict:
+    from research.train import train_and_evaluate
+
+    logging.getLogger("research.train").setLevel(logging.WARNING)
+    config = csl_config.get_config(f"model={model},pe={pe},fold={fold},seed={seed},epochs={epochs}")
+    config.data.data_dir = data_dir
+    return train_and_evaluate(config, workdir)
+
+  return reproduction.load_or_train(workdir, train)
 
 
 def main(argv: Sequence[str] | None = None) -> str:
@@ -83,19 +70,17 @@ def main(argv: Sequence[str] | None = None) -> str:
 
   accuracies: dict[str, list[float]] = {name: [] for name, *_ in VARIANTS}
   start = time.time()
-  context = multiprocessing.get_context("spawn")
-  with concurrent.futures.ProcessPoolExecutor(args.parallel, mp_context=context, initializer=_stop_with_parent) as pool:
-    futures = {pool.submit(run_one, model, pe, fold, seed, epochs, args.out, data_dir): (name, fold, seed)
-               for name, model, pe, fold, seed in jobs}
-    for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
-      name, fold, seed = futures[future]
-      final = future.result()
-      accuracy = 100.0 * final["final"]["test/accuracy"]
-      accuracies[name].append(accuracy)
-      epochs_run = final["step"] / (final["total_steps"] / epochs)
-      print(f"[{done}/{len(jobs)}] {name:<17} fold {fold} seed {seed}: test {accuracy:6.2f}%  "
-            f"({epochs_run:.0f} epochs, {final['wall_time_s']:.0f} s)  ETA {reproduction.eta(done, len(jobs), time.time() - start)}",
-            flush=True)
+  names = {(model, pe): name for name, model, pe, *_ in VARIANTS}
+  run_jobs = [(model, pe, fold, seed, epochs, args.out, data_dir) for _, model, pe, fold, seed in jobs]
+  for done, (job, final) in enumerate(reproduction.run_in_workers(run_one, run_jobs, args.parallel), 1):
+    model, pe, fold, seed = job[:4]
+    name = names[(model, pe)]
+    accuracy = 100.0 * final["final"]["test/accuracy"]
+    accuracies[name].append(accuracy)
+    epochs_run = final["step"] / (final["total_steps"] / epochs)
+    print(f"[{done}/{len(jobs)}] {name:<17} fold {fold} seed {seed}: test {accuracy:6.2f}%  "
+          f"({epochs_run:.0f} epochs, {final['wall_time_s']:.0f} s)  ETA {reproduction.eta(done, len(jobs), time.time() - start)}",
+          flush=True)
 
   rows = []
   for name, _, _, table, match in VARIANTS:

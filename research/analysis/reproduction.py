@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import ctypes
 import dataclasses
 import json
 import math
+import multiprocessing
 import os
-from collections.abc import Sequence
+import signal
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -98,3 +102,36 @@ def eta(done: int, total: int, elapsed: float) -> str:
     return "?"
   seconds = elapsed / done * (total - done)
   return f"{int(seconds // 60)}m{int(seconds % 60):02d}s" if math.isfinite(seconds) else "?"
+
+
+def stop_with_parent() -> None:
+  """Worker initializer: SIGTERM the worker when its parent dies (Linux), so that a
+  training run saves a checkpoint and a rerun of the script resumes it."""
+  try:
+    ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+  except (OSError, AttributeError):
+    pass
+
+
+def run_in_workers(
+    fn: Callable[..., Any], jobs: Sequence[tuple], parallel: int
+) -> Iterator[tuple[tuple, Any]]:
+  """Yields (job, fn(*job)) as runs finish, `parallel` spawned worker processes at a time.
+
+  `fn` must be importable (a module-level function). Each worker dies with this
+  process (see `stop_with_parent`).
+  """
+  context = multiprocessing.get_context("spawn")
+  with concurrent.futures.ProcessPoolExecutor(parallel, mp_context=context, initializer=stop_with_parent) as pool:
+    futures = {pool.submit(fn, *job): job for job in jobs}
+    for future in concurrent.futures.as_completed(futures):
+      yield futures[future], future.result()
+
+
+def load_or_train(workdir: str, train: Callable[[], dict]) -> dict:
+  """final.json of a finished run in `workdir`, or the result of `train()` (which resumes an interrupted one)."""
+  path = os.path.join(workdir, "final.json")
+  if os.path.exists(path):
+    with open(path) as f:
+      return json.load(f)
+  return train()
