@@ -11,7 +11,6 @@ and keeps every run directory under OUT/runs/.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import time
 from collections.abc import Sequence
@@ -34,17 +33,11 @@ def run_one(model: str, pe: str, fold: int, seed: int, epochs: int, out_dir: str
   """One training run (in a worker process); returns its final.json contents.
 
   A run that already finished is not repeated; an interrupted one resumes."""
-  workdir = os.path.join(out_dir, "runs", f"{model}_{pe}", f"fold{fold}_seed{seed}")
+  from research.train import train_or_load
 
-  def train() -> dict:
-    from research.train import train_and_evaluate
-
-    logging.getLogger("research.train").setLevel(logging.WARNING)
-    config = csl_config.get_config(f"model={model},pe={pe},fold={fold},seed={seed},epochs={epochs}")
-    config.data.data_dir = data_dir
-    return train_and_evaluate(config, workdir)
-
-  return reproduction.load_or_train(workdir, train)
+  config = csl_config.get_config(f"model={model},pe={pe},fold={fold},seed={seed},epochs={epochs}")
+  config.data.data_dir = data_dir
+  return train_or_load(config, os.path.join(out_dir, "runs", f"{model}_{pe}", f"fold{fold}_seed{seed}"), quiet=True)
 
 
 def main(argv: Sequence[str] | None = None) -> str:

@@ -3,7 +3,7 @@
     python -m experiments.gps_pattern.reproduce            # paper protocol: 10 seeds × 100 epochs
     python -m experiments.gps_pattern.reproduce --quick    # 1 seed, a shortened schedule (CPU)
 
-Each run reports the class-averaged test accuracy of the epoch with the best
+Each run reports the class-averaged test accuracy at the epoch with the best
 validation accuracy, as GraphGPS does. Writes OUT/results.md and
 OUT/results.json (OUT defaults to runs/gps_pattern/reproduce) and keeps every
 run directory under OUT/runs/; a rerun skips finished runs and resumes
@@ -13,33 +13,17 @@ interrupted ones.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
-import time
 from collections.abc import Sequence
 
 from experiments.gps_pattern import config as gps_config
 from research.analysis import reproduction
+from research.train import train_or_load
 
 EXPERIMENT = "gps_pattern"
 QUICK_SEEDS = gps_config.PAPER_SEEDS[:1]
 QUICK_EPOCHS = 12
 QUICK_WARMUP_EPOCHS = 1
-
-
-def run_one(seed: int, epochs: int, warmup_epochs: int, out_dir: str, data_dir: str) -> dict:
-  """One training run (in a worker process); returns its final.json contents."""
-  workdir = os.path.join(out_dir, "runs", f"seed{seed}")
-
-  def train() -> dict:
-    from research.train import train_and_evaluate
-
-    logging.getLogger("research.train").setLevel(logging.WARNING)
-    config = gps_config.get_config(f"seed={seed},epochs={epochs},warmup_epochs={warmup_epochs}")
-    config.data.data_dir = data_dir
-    return train_and_evaluate(config, workdir)
-
-  return reproduction.load_or_train(workdir, train)
 
 
 def main(argv: Sequence[str] | None = None) -> str:
@@ -55,34 +39,27 @@ def main(argv: Sequence[str] | None = None) -> str:
 
   seeds = QUICK_SEEDS if args.quick else gps_config.PAPER_SEEDS[: args.seeds]
   epochs, warmup = (QUICK_EPOCHS, QUICK_WARMUP_EPOCHS) if args.quick else (100, 5)
-  print(f"GPS on PATTERN ({'quick' if args.quick else 'paper protocol'}): {len(seeds)} run(s) of {epochs} epochs, "
-        f"{args.parallel} at a time; run directories under {os.path.join(args.out, 'runs')}", flush=True)
   from research.data import sbm  # build the dataset once, before the workers read it
 
   data_dir = args.data_dir or os.environ.get("TFDS_DATA_DIR", os.path.expanduser("~/tensorflow_datasets"))
   sbm.prepare(data_dir, "pattern", "full")
-
-  accuracies = []
-  start = time.time()
-  jobs = [(seed, epochs, warmup, args.out, data_dir) for seed in seeds]
-  for done, (job, final) in enumerate(reproduction.run_in_workers(run_one, jobs, args.parallel), 1):
-    best = final["best"]
-    accuracy = 100.0 * best["test/accuracy_sbm"]
-    accuracies.append(accuracy)
-    print(f"[{done}/{len(jobs)}] seed {job[0]}: test {accuracy:.3f}% at the best validation epoch "
-          f"(step {best['step']}, validation {100.0 * best['validation/accuracy_sbm']:.3f}%; "
-          f"{final['wall_time_s']:.0f} s)  ETA {reproduction.eta(done, len(jobs), time.time() - start)}", flush=True)
-
-  paper = reproduction.paper_number("graphgps", "benchmarking_gnns", model="GPS", dataset="PATTERN")
-  rows = [reproduction.Row("GPS (GatedGCN + Transformer, LapPE)", "test accuracy, class-averaged (%)", accuracies, paper)]
-  protocol = f"quick: {len(seeds)} seed, {epochs} epochs" if args.quick else f"paper protocol: {len(seeds)} seed(s) × 100 epochs"
-  header = (
-      f"# GPS on PATTERN ({protocol})\n\n"
-      f"Test score at the best-validation epoch; {time.time() - start:.0f} s in all."
+  runs = []
+  for seed in seeds:
+    config = gps_config.get_config(f"seed={seed},epochs={epochs},warmup_epochs={warmup}")
+    config.data.data_dir = data_dir
+    runs.append((seed, config, os.path.join(args.out, "runs", f"seed{seed}")))
+  protocol = reproduction.SeedProtocol(
+      experiment=EXPERIMENT,
+      row="GPS (GatedGCN + Transformer, LapPE)",
+      metric="test/accuracy_sbm",
+      label="test accuracy, class-averaged (%)",
+      scale=100.0,
+      paper=reproduction.paper_number("graphgps", "benchmarking_gnns", model="GPS", dataset="PATTERN"),
   )
-  text = reproduction.write_results(args.out, EXPERIMENT, args.quick, rows, header)
-  print("\n" + text)
-  return text
+  description = f"quick: {len(seeds)} seed, {epochs} epochs" if args.quick else f"paper protocol: {len(seeds)} seed(s) × 100 epochs"
+  return reproduction.reproduce_over_seeds(
+      protocol, runs, train_or_load, out_dir=args.out, quick=args.quick, parallel=args.parallel, description=description
+  )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import math
 import multiprocessing
 import os
 import signal
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -128,10 +129,52 @@ def run_in_workers(
       yield futures[future], future.result()
 
 
-def load_or_train(workdir: str, train: Callable[[], dict]) -> dict:
-  """final.json of a finished run in `workdir`, or the result of `train()` (which resumes an interrupted one)."""
-  path = os.path.join(workdir, "final.json")
-  if os.path.exists(path):
-    with open(path) as f:
-      return json.load(f)
-  return train()
+@dataclasses.dataclass(frozen=True)
+class SeedProtocol:
+  """A table row measured over seeds: one run per seed, one metric read from each final.json.
+
+  `metric` names a key of final.json's "best" block (the evaluation at the best
+  validation step, as GraphGPS and its forks report) or, with `at="final"`, of
+  its "final" block (the last model, as Benchmarking GNNs reports).
+  """
+
+  experiment: str
+  row: str
+  metric: str  # e.g. "test/accuracy_sbm"
+  label: str  # e.g. "test accuracy, class-averaged (%)"
+  scale: float = 1.0  # e.g. 100 for percentages
+  at: str = "best"
+  paper: PaperNumber | None = None
+
+
+def reproduce_over_seeds(
+    protocol: SeedProtocol,
+    runs: Sequence[tuple[int, Any, str]],
+    train: Callable[[Any, str, bool], dict],
+    *,
+    out_dir: str,
+    quick: bool,
+    parallel: int,
+    description: str,
+) -> str:
+  """Runs (seed, config, workdir) with `train(config, workdir, quiet)` in worker processes,
+  prints each result with an ETA, and writes results.md / results.json; returns the markdown."""
+  print(f"{protocol.experiment} ({description}): {len(runs)} run(s), {parallel} at a time; "
+        f"run directories under {os.path.dirname(runs[0][2])}", flush=True)
+  values, start = [], time.time()
+  jobs = [(config, workdir, True) for _, config, workdir in runs]
+  seeds = {workdir: seed for seed, _, workdir in runs}
+  for done, (job, final) in enumerate(run_in_workers(train, jobs, parallel), 1):
+    block = final[protocol.at]
+    value = protocol.scale * block[protocol.metric]
+    values.append(value)
+    where = f"at step {block['step']}" if protocol.at == "best" else f"after {final['step']} steps"
+    print(f"[{done}/{len(runs)}] seed {seeds[job[1]]}: {protocol.metric} = {value:.4f} {where} "
+          f"({final['wall_time_s']:.0f} s)  ETA {eta(done, len(runs), time.time() - start)}", flush=True)
+  row = Row(protocol.row, protocol.label, values, protocol.paper)
+  checkpoint = "the best-validation step" if protocol.at == "best" else "the last step"
+  header = (f"# {protocol.experiment} ({description})\n\n"
+            f"{protocol.metric} at {checkpoint} of each run; {time.time() - start:.0f} s in all.")
+  text = write_results(out_dir, protocol.experiment, quick, [row], header)
+  print("\n" + text)
+  return text

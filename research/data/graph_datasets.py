@@ -8,7 +8,7 @@ import os
 import ml_collections
 import tensorflow_datasets as tfds
 
-from research.data import csl, register_pipeline, sbm
+from research.data import csl, register_pipeline, sbm, zinc
 from research.data.pipeline import Pipeline
 from research.graph.batch import pad_graphs
 
@@ -66,3 +66,14 @@ def _sbm_pipeline(name: str, config: ml_collections.ConfigDict, *, seed: int, tr
 
 register_pipeline("pattern")(functools.partial(_sbm_pipeline, "pattern"))
 register_pipeline("cluster")(functools.partial(_sbm_pipeline, "cluster"))
+
+
+@register_pipeline("zinc")
+def zinc_pipeline(config: ml_collections.ConfigDict, *, seed: int, train_rows, eval_rows) -> Pipeline:
+  """ZINC `config.variant` ("subset": 10k/1k/1k, "full": 220k/24k/5k) from the files in
+  `config.manual_dir` (default: <data_dir>/downloads/manual)."""
+  data_dir = default_data_dir(config)
+  zinc.prepare(data_dir, config.variant, manual_dir=config.get("manual_dir") or None)
+  roles = {"train": "train", "validation": "val", "test": "test"}
+  sources = {role: tfds.data_source(f"zinc/{config.variant}", split=part, data_dir=data_dir) for role, part in roles.items()}
+  return _padded_graph_pipeline(config, sources, seed=seed, train_rows=train_rows, eval_rows=eval_rows)

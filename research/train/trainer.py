@@ -378,3 +378,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   trainer = Trainer(config, workdir)
   write_config(config, workdir)
   return trainer.run()
+
+
+def train_or_load(config: ml_collections.ConfigDict, workdir: str, quiet: bool = False) -> dict[str, Any]:
+  """final.json of the finished run in `workdir`, else `train_and_evaluate` (which resumes an
+  interrupted run). `quiet` keeps the trainer's progress lines out of the log (for worker pools)."""
+  path = os.path.join(workdir, "final.json")
+  if os.path.exists(path):
+    with open(path) as f:
+      return json.load(f)
+  if quiet:
+    logging.getLogger("research.train").setLevel(logging.WARNING)
+  return train_and_evaluate(config, workdir)

@@ -54,8 +54,6 @@ def prepare(data_dir: str | os.PathLike[str], config: str = "subset", manual_dir
   Reads the released files from `manual_dir` (default `data_dir/downloads/manual`),
   see `MANUAL_DOWNLOAD_INSTRUCTIONS`, and `prepare_builder` for the locking.
   Either config unpickles all of train.pickle, which takes a few GB of memory.
-  The per-graph eigendecompositions are small: on a busy machine, multithreaded
-  OpenBLAS slows them down several times, and OPENBLAS_NUM_THREADS=1 helps.
   """
   if config not in _HOW_LONG:
     raise ValueError(f"config={config!r} is not a ZINC config; use one of {sorted(_HOW_LONG)}.")
