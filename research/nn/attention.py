@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from research.nn.dense import dense
+from research.nn.dense import dense, xavier_uniform_of_fused
 
 # Large finite negative for masked logits (-inf would make empty rows NaN).
 MASK_VALUE = -1e9
@@ -108,7 +108,10 @@ class MultiHeadAttention(nnx.Module):
 
   Callers apply their own output projection (and dropout before it, if any).
   `weights_dropout` > 0 drops attention weights in training (the "dropout"
-  rng stream); in eval mode the fused path is used.
+  rng stream); in eval mode the fused path is used. Q/K/V start as
+  torch.nn.Linear layers, or with `torch_mha_init` as the in-projection of
+  torch.nn.MultiheadAttention (xavier-uniform over the fused [3 * width, in]
+  matrix, zero biases).
   """
 
   def __init__(
@@ -120,6 +123,7 @@ class MultiHeadAttention(nnx.Module):
       use_bias: bool = True,
       logit_clamp: float | None = None,
       weights_dropout: float = 0.0,
+      torch_mha_init: bool = False,
       rngs: nnx.Rngs,
   ):
     if head_dim is None:
@@ -131,9 +135,9 @@ class MultiHeadAttention(nnx.Module):
     self.logit_clamp = logit_clamp
     self.weights_dropout = nnx.Dropout(weights_dropout, rngs=rngs) if weights_dropout > 0 else None
     width = num_heads * head_dim
-    self.query = dense(in_dim, width, axes=("embed", "heads"), use_bias=use_bias, rngs=rngs)
-    self.key = dense(in_dim, width, axes=("embed", "heads"), use_bias=use_bias, rngs=rngs)
-    self.value = dense(in_dim, width, axes=("embed", "heads"), use_bias=use_bias, rngs=rngs)
+    init = dict(kernel_init=xavier_uniform_of_fused(in_dim, width, 3), zero_bias=True) if torch_mha_init else {}
+    projection = lambda: dense(in_dim, width, axes=("embed", "heads"), use_bias=use_bias, rngs=rngs, **init)
+    self.query, self.key, self.value = projection(), projection(), projection()
 
   def qkv(self, x: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
     """[B, N, in_dim] -> three [B, N, H, D] projections."""

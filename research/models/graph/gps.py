@@ -79,8 +79,9 @@ class GPSLayer(nnx.Module):
       self.local = GINEConv(dim, rngs=rngs)
     self.norm_local = norm() if local_model != "none" else None
     if global_model == "transformer":
-      self.attention = MultiHeadAttention(dim, num_heads, weights_dropout=attn_dropout, rngs=rngs)
-      self.out_proj = dense(dim, dim, axes=("heads", "embed"), rngs=rngs)
+      # torch.nn.MultiheadAttention, including its initialisation (zero out_proj bias).
+      self.attention = MultiHeadAttention(dim, num_heads, weights_dropout=attn_dropout, torch_mha_init=True, rngs=rngs)
+      self.out_proj = dense(dim, dim, axes=("heads", "embed"), zero_bias=True, rngs=rngs)
       self.norm_attn = norm()
     else:
       self.attention = None
