@@ -11,8 +11,17 @@ graphs (PATTERN: 5.9k edges on average, up to 14k). Padded edges point at
 node 0 and are switched off by `edge_mask`. Shapes never depend on the data,
 so a jitted step compiles once per run.
 
+Pair keys hold one value per ordered pair of a graph's nodes ([n, n, ...] per
+graph, dense [B, N, N, ...] in the batch), e.g. Graphormer's shortest-path
+distances and shortest-path edge ids (research/graph/shortest_paths.py).
+Pairs that involve a padded node hold the key's padding value (`PAIR_KEYS`).
+Pair keys that hold edge ids (`EDGE_ID_PAIR_KEYS`) index a graph's own edge
+list in its record; `pad_graphs` offsets them by the edges that come before the
+graph in its pack, so in the batch they index the pack's [E] edge list, like
+`senders` and `receivers`. -1 ("no edge") stays -1.
+
 Models move values between nodes and edges only through `GraphBatch.gather`,
-`aggregate` and `edge_softmax`, which hide the packing.
+`aggregate`, `edge_softmax` and `gather_edges`, which hide the packing.
 """
 
 from __future__ import annotations
@@ -33,6 +42,13 @@ Array = Any  # jax.Array or np.ndarray
 NODE_KEYS = ("node_features", "lap_eigvec", "rwse", "node_labels")  # leading dim: num_nodes
 EDGE_KEYS = ("edge_features",)  # leading dim: num_edges
 GRAPH_KEYS = ("lap_eigval",)  # no node/edge dim
+# Pair keys (leading dims: num_nodes, num_nodes) and the value that pads them.
+PAIR_KEYS: dict[str, int] = {
+    "spd": -1,  # shortest_path_distances; -1 = a pair with a padded node (never a distance)
+    "path_edges": -1,  # shortest_path_edges; -1 = no edge (also past a path's end)
+}
+# Pair keys whose values are edge ids (>= 0) or -1; offset to the pack's edge list.
+EDGE_ID_PAIR_KEYS = ("path_edges",)
 
 
 @flax.struct.dataclass
@@ -48,6 +64,10 @@ class GraphBatch:
   lap_eigvec:    [B, N, K] Laplacian eigenvectors (zero columns when a graph has < K+1 nodes)
   lap_eigval:    [B, K] matching eigenvalues (zero where absent)
   rwse:          [B, N, R] random-walk return probabilities for 1..R steps
+  spd:           [B, N, N] int shortest-path distances (Graphormer's conventions, 510 if
+                 unreachable); -1 on pairs with a padded node
+  path_edges:    [B, N, N, K] int edge ids (into the pack's E edges) along one shortest
+                 path per pair, up to K hops; -1 where there is no hop and on padding
   """
 
   node_features: Array
@@ -59,6 +79,8 @@ class GraphBatch:
   lap_eigvec: Array | None = None
   lap_eigval: Array | None = None
   rwse: Array | None = None
+  spd: Array | None = None
+  path_edges: Array | None = None
 
   @property
   def num_nodes(self) -> int:
@@ -84,6 +106,19 @@ class GraphBatch:
     """Softmax of edge logits [S, E, ...] over the real edges that share the node `index` names."""
     return segment.segment_softmax(logits, index, self.edge_mask, self.graphs_per_pack * self.num_nodes)
 
+  def gather_edges(self, e: Array, edge_ids: Array) -> Array:
+    """Edge values at per-graph edge ids: e [S, E, ...], edge_ids [B, ...] -> [B, ..., ...].
+
+    Graph b reads the edge list of its pack, b // P; ids are positions in that
+    list (as `pad_graphs` writes `EDGE_ID_PAIR_KEYS`). Ids < 0 give zeros.
+    """
+    b = edge_ids.shape[0]
+    flat = edge_ids.reshape(b, -1).astype(jnp.int32)  # [B, M]
+    pack = (jnp.arange(b) // self.graphs_per_pack)[:, None]  # [B, 1]
+    out = e[pack, jnp.maximum(flat, 0)]  # [B, M, ...]
+    out = jnp.where((flat >= 0).reshape(flat.shape + (1,) * (e.ndim - 2)), out, 0)
+    return out.reshape(edge_ids.shape + e.shape[2:])
+
   @classmethod
   def from_batch(cls, batch: Mapping[str, Array]) -> GraphBatch:
     """Picks the graph fields out of a data batch (which also holds labels)."""
@@ -97,10 +132,16 @@ def pad_graphs(
   """Collates per-graph numpy records into one padded batch (a dict of arrays).
 
   Each record has `num_nodes`, `senders`, `receivers` and any of NODE_KEYS,
-  EDGE_KEYS, GRAPH_KEYS; other keys (graph labels) are stacked as they are.
-  Node and edge arrays keep their dtype (integer features are category ids)
-  and are zero-padded. Every `graphs_per_pack` consecutive graphs share one
-  edge list of `max_edges` edges (see the module docstring).
+  EDGE_KEYS, GRAPH_KEYS and PAIR_KEYS; other keys (graph labels) are stacked
+  as they are. Node and edge arrays keep their dtype (integer features are
+  category ids) and are zero-padded. Every `graphs_per_pack` consecutive
+  graphs share one edge list of `max_edges` edges (see the module docstring).
+
+  Pair keys ([n, n, ...] per graph) are padded to [B, N, N, ...] with their
+  value in PAIR_KEYS. Edge ids of EDGE_ID_PAIR_KEYS (>= 0, or -1 for none)
+  must index the graph's own edges; they are offset to the pack's edge list
+  and stored as int16 when `max_edges` fits (else int32), whatever the
+  records' dtype, so the batch dtype depends on the budget only.
   """
   b, p = len(records), graphs_per_pack
   if p < 1 or b % p:
@@ -140,8 +181,34 @@ def pad_graphs(
         if key not in out:
           out[key] = np.zeros((b // p, max_edges) + value.shape[1:], value.dtype)
         out[key][pack, start : start + e] = value
+      elif key in PAIR_KEYS:
+        if value.shape[:2] != (n, n):
+          raise ValueError(f"Pair key {key!r} of graph {i} has shape {value.shape}; a graph with {n} nodes "
+                           f"needs [{n}, {n}, ...].")
+        if key in EDGE_ID_PAIR_KEYS:
+          value = _offset_edge_ids(key, i, value, e, start)
+        if key not in out:
+          dtype = _edge_id_dtype(max_edges) if key in EDGE_ID_PAIR_KEYS else value.dtype
+          out[key] = np.full((b, max_nodes, max_nodes) + value.shape[2:], PAIR_KEYS[key], dtype)
+        out[key][i, :n, :n] = value
       else:
         if key not in out:
           out[key] = np.zeros((b,) + value.shape, value.dtype)
         out[key][i] = value
   return out
+
+
+def _edge_id_dtype(max_edges: int) -> np.dtype:
+  """The narrowest of int16/int32 that holds edge ids up to max_edges - 1."""
+  return np.dtype(np.int16 if max_edges <= np.iinfo(np.int16).max + 1 else np.int32)
+
+
+def _offset_edge_ids(key: str, graph: int, ids: np.ndarray, num_edges: int, start: int) -> np.ndarray:
+  """A graph's edge ids (or -1) -> ids into its pack's edge list, where its edges begin at `start`."""
+  ids = ids.astype(np.int64)
+  if ids.size and (ids.min() < -1 or ids.max() >= num_edges):
+    raise ValueError(
+        f"Pair key {key!r} of graph {graph} holds edge ids in [{ids.min()}, {ids.max()}], but the graph has "
+        f"{num_edges} edges: ids must be -1 (none) or index the graph's own edge list."
+    )
+  return np.where(ids >= 0, ids + start, -1)

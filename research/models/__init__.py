@@ -7,9 +7,14 @@ from typing import Any
 
 from flax import nnx
 
-from research.models.graph import GPS, GatedGCN, GraphTransformer
+from research.models.graph import GPS, GatedGCN, Graphormer, GraphTransformer
 
-_MODELS: dict[str, type[nnx.Module]] = {"gated_gcn": GatedGCN, "gps": GPS, "gt": GraphTransformer}
+_MODELS: dict[str, type[nnx.Module]] = {
+    "gated_gcn": GatedGCN,
+    "gps": GPS,
+    "graphormer": Graphormer,
+    "gt": GraphTransformer,
+}
 MODEL_NAMES: tuple[str, ...] = tuple(sorted(_MODELS))
 
 

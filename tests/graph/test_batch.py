@@ -1,11 +1,12 @@
-"""Padded graph batches: per-graph and packed edge lists give the same node/edge computations."""
+"""Padded graph batches: per-graph and packed edge lists give the same node/edge computations; pair keys."""
 
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from graph_helpers import graphs, pad_batch
-from research.graph.batch import pad_graphs
+from graph_helpers import FE, graphs, pad_batch
+from research.graph.batch import PAIR_KEYS, pad_graphs
+from research.graph.shortest_paths import shortest_path_distances, shortest_path_edges
 
 
 def test_packs_offset_node_indices_and_fill_edges_in_order():
@@ -41,3 +42,75 @@ def test_overflowing_pack_names_the_budget():
     pad_graphs(records, max_nodes=8, max_edges=12, graphs_per_pack=2)
   with pytest.raises(ValueError, match="packs of graphs_per_pack=3"):
     pad_graphs(records, max_nodes=8, max_edges=100, graphs_per_pack=3)
+
+
+def _with_pairs(rec: dict, max_distance: int = 3) -> dict:
+  """A record with Graphormer's pair keys: spd [n, n] and path_edges [n, n, max_distance]."""
+  args = (rec["senders"], rec["receivers"], rec["num_nodes"])
+  return dict(rec, spd=shortest_path_distances(*args), path_edges=shortest_path_edges(*args, max_distance))
+
+
+def test_pair_keys_are_padded_with_their_padding_value():
+  records = [_with_pairs(r) for r in graphs(3, sizes=(4, 6, 1))]
+  out = pad_graphs(records, max_nodes=7, max_edges=40)
+  assert out["spd"].shape == (3, 7, 7) and out["spd"].dtype == np.int16
+  assert out["path_edges"].shape == (3, 7, 7, 3) and out["path_edges"].dtype == np.int16
+  for b, rec in enumerate(records):
+    n = rec["num_nodes"]
+    np.testing.assert_array_equal(out["spd"][b, :n, :n], rec["spd"])
+    np.testing.assert_array_equal(out["path_edges"][b, :n, :n], rec["path_edges"])  # one graph per pack: no offset
+    outside = np.ones((7, 7), bool)
+    outside[:n, :n] = False
+    np.testing.assert_array_equal(out["spd"][b][outside], PAIR_KEYS["spd"])
+    np.testing.assert_array_equal(out["path_edges"][b][outside], -1)
+
+
+def test_path_edge_ids_are_offset_to_the_pack_edge_list():
+  records = [_with_pairs(r) for r in graphs(4, sizes=(3, 5, 4, 2))]
+  out = pad_graphs(records, max_nodes=6, max_edges=60, graphs_per_pack=2)
+  for b, rec in enumerate(records):
+    pack, n = b // 2, rec["num_nodes"]
+    start = 0 if b % 2 == 0 else len(records[b - 1]["senders"])
+    ids, padded = rec["path_edges"], out["path_edges"][b, :n, :n]
+    np.testing.assert_array_equal(padded, np.where(ids >= 0, ids + start, -1))
+    # Each padded id names, in the pack's edge list, the same edge as the record's id in its own list.
+    hop = ids >= 0
+    local = (b % 2) * 6  # the graph's first node in the pack
+    np.testing.assert_array_equal(out["senders"][pack][padded[hop]], rec["senders"][ids[hop]] + local)
+    np.testing.assert_array_equal(out["receivers"][pack][padded[hop]], rec["receivers"][ids[hop]] + local)
+
+
+def test_edge_id_pair_keys_widen_to_int32_only_for_large_budgets():
+  records = [_with_pairs(r) for r in graphs(5, sizes=(3, 4))]
+  assert pad_graphs(records, max_nodes=4, max_edges=2**15)["path_edges"].dtype == np.int16
+  assert pad_graphs(records, max_nodes=4, max_edges=2**15 + 1)["path_edges"].dtype == np.int32
+
+
+def test_bad_pair_keys_name_the_graph_and_key():
+  rec = _with_pairs(graphs(6, sizes=(4,))[0])
+  with pytest.raises(ValueError, match=r"'spd' of graph 0 has shape \(3, 3\)"):
+    pad_graphs([dict(rec, spd=rec["spd"][:3, :3])], max_nodes=5, max_edges=20)
+  foreign = rec["path_edges"].copy()
+  foreign[0, 1, 0] = len(rec["senders"])  # one past the graph's edges
+  with pytest.raises(ValueError, match=rf"'path_edges' of graph 0 holds edge ids in \[-1, {len(rec['senders'])}\]"):
+    pad_graphs([dict(rec, path_edges=foreign)], max_nodes=5, max_edges=20)
+
+
+@pytest.mark.parametrize("graphs_per_pack", [2, 4])
+def test_gather_edges_reads_each_graph_own_edges(graphs_per_pack):
+  records = [_with_pairs(r) for r in graphs(7)]
+  single, packed = pad_batch(records), pad_batch(records, graphs_per_pack=graphs_per_pack)
+  assert isinstance(packed.path_edges, jnp.ndarray) and packed.spd.shape == (4, 8, 8)
+
+  def edge_values(batch):  # [S, E, 2]: each edge's own features, with a marker for real edges
+    return jnp.concatenate([batch.edge_features, batch.edge_mask[..., None].astype(jnp.float32)], axis=-1)
+
+  got = packed.gather_edges(edge_values(packed), packed.path_edges)  # [B, N, N, K, FE + 1]
+  np.testing.assert_allclose(got, single.gather_edges(edge_values(single), single.path_edges))
+  for b, rec in enumerate(records):
+    n, ids = rec["num_nodes"], rec["path_edges"]
+    features = np.concatenate([rec["edge_features"], np.zeros((1, FE), np.float32)])  # id -1: the zero row
+    want = features[ids]
+    np.testing.assert_allclose(got[b, :n, :n, :, :-1], want)
+    np.testing.assert_array_equal(got[b, :n, :n, :, -1], ids >= 0)
+    np.testing.assert_array_equal(got[b, n:], 0.0)

@@ -1,7 +1,8 @@
-"""Graph models with shared encoders: GatedGCN, the Graph Transformer and GraphGPS."""
+"""Graph models with shared encoders: GatedGCN, the Graph Transformer, GraphGPS and Graphormer."""
 
 from research.models.graph.gated_gcn import GatedGCN
 from research.models.graph.gps import GPS
+from research.models.graph.graphormer import Graphormer
 from research.models.graph.gt import GraphTransformer
 
-__all__ = ["GPS", "GatedGCN", "GraphTransformer"]
+__all__ = ["GPS", "GatedGCN", "Graphormer", "GraphTransformer"]
