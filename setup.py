@@ -26,5 +26,8 @@ setuptools.setup(
         "numpy",
         "threadpoolctl",
     ],
-    extras_require={"test": ["pytest", "pytest-xdist", "networkx"]},
+    extras_require={
+        "test": ["pytest", "pytest-xdist", "networkx"],
+        "baselines": ["torch", "torch-geometric"],  # benchmarks/ against PyTorch Geometric
+    },
 )

@@ -12,9 +12,10 @@ One layer, for an edge j -> i (j = sender, i = receiver, messages summed at i):
   e_ij' = dropout(e_ij + ReLU(BN(e_hat_ij)))
 GraphGPS's `GatedGCNLayer` drops out before the residual sum instead,
 h_i' = h_i + dropout(ReLU(BN(h_hat_i))) (`dropout_before_residual=True`).
-The papers write D h_i + E h_j; the reference code applies D to the edge's
-source and E to its destination, which is what is done here (the two are the
-same family up to renaming D and E).
+The papers write D h_i + E h_j. Benchmarking GNNs' DGL code applies D to the
+edge's source and E to its destination, which is what is done here; GraphGPS's
+PyG code applies D to the destination. The two are the same family up to
+renaming D and E (weights ported from GraphGPS swap them).
 """
 
 from __future__ import annotations
