@@ -24,30 +24,12 @@ import ml_collections
 
 from configs import args as config_args
 from configs import base
+from configs import graph_budgets
 from configs import optimizers
 
 PAPER_SEEDS = tuple(range(10))  # GraphGPS runs seeds 0..9 (`--repeat 10`)
 NUM_CLASSES = 2
 INPUT_DIM = 3  # one-hot of the node features {0, 1, 2}
-# Budgets. PATTERN graphs have at most 6 * 34 = 204 nodes. Edges come in packs
-# of graphs that share one edge list (research/graph/batch.py): a graph has
-# 5,724 ± 2,052 directed edges (at most 14,694; research/data/sbm/README.md), so
-# a pack of P graphs gets P * 5,724 + 6.5 * 2,052 * sqrt(P) edges, rounded up
-# to a multiple of 1,024 and capped at P * 15,000, which always fits. Random
-# training packs of 32 exceed it with probability ~1e-10 (the run would stop
-# with an error naming config.data.max_edges). Evaluation reads graphs in
-# order, where neighbours are alike (records are grouped by pattern), so its
-# packs get the bound that always fits.
-MAX_NODES = 204
-EDGES_MEAN, EDGES_STD, EDGES_MAX = 5_724, 2_052, 15_000
-
-
-def edge_budget(graphs_per_pack: int) -> int:
-  """Edges of a pack of `graphs_per_pack` PATTERN graphs (see above)."""
-  statistical = graphs_per_pack * EDGES_MEAN + 6.5 * EDGES_STD * graphs_per_pack**0.5
-  return min(-(-int(statistical) // 1024) * 1024, graphs_per_pack * EDGES_MAX)
-
-
 def model_config(smoke: bool) -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
   c.name = "gps"
@@ -80,10 +62,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   c.model = model_config(a["smoke"])
   c.data.name = "pattern"
   c.data.variant = "full"
-  c.data.max_nodes = MAX_NODES
-  c.data.graphs_per_pack = a["graphs_per_pack"]  # a divisor of the batch on each device: 32 for one device
-  c.data.max_edges = edge_budget(a["graphs_per_pack"])
-  c.data.eval_max_edges = a["graphs_per_pack"] * EDGES_MAX  # in-order eval packs: the bound that always fits
+  graph_budgets.set_sbm_budgets(c.data, "pattern", a["graphs_per_pack"])  # 32: the whole batch on one device
   c.data.cache = True  # 14k graphs, ~1 GB decoded
   c.data.num_threads = 0
   c.data.batch_size = 32
@@ -101,9 +80,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     c.data.variant = "tiny"
     c.data.batch_size = 8
     c.data.eval_batch_size = 8
-    c.data.graphs_per_pack = 4
-    c.data.max_edges = edge_budget(4)
-    c.data.eval_max_edges = 4 * EDGES_MAX
+    graph_budgets.set_sbm_budgets(c.data, "pattern", 4)
     c.epochs = 0
     c.total_steps = 8
     c.eval_every_steps = 4

@@ -12,53 +12,34 @@ interrupted ones.
 
 from __future__ import annotations
 
-import argparse
-import os
 from collections.abc import Sequence
 
 from experiments.gps_pattern import config as gps_config
 from research.analysis import reproduction
 from research.train import train_or_load
 
-EXPERIMENT = "gps_pattern"
-QUICK_SEEDS = gps_config.PAPER_SEEDS[:1]
-QUICK_EPOCHS = 12
-QUICK_WARMUP_EPOCHS = 1
+SCHEDULE = reproduction.Schedule(epochs=100, warmup_epochs=5, quick_epochs=12, quick_warmup_epochs=1)
+
+
+def prepare(data_dir: str, manual_dir: str) -> None:
+  del manual_dir  # generated dataset
+  from research.data import sbm
+
+  sbm.prepare(data_dir, "pattern", "full")
 
 
 def main(argv: Sequence[str] | None = None) -> str:
-  parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-  parser.add_argument("--quick", action="store_true",
-                      help=f"{len(QUICK_SEEDS)} seed, {QUICK_EPOCHS} epochs ({QUICK_WARMUP_EPOCHS} of warmup)")
-  parser.add_argument("--out", default=os.path.join("runs", EXPERIMENT, "reproduce"))
-  parser.add_argument("--seeds", type=int, default=len(gps_config.PAPER_SEEDS),
-                      help="use the first N of the paper's 10 seeds (paper protocol only)")
-  parser.add_argument("--parallel", type=int, default=1, help="runs at a time")
-  parser.add_argument("--data_dir", default="", help="TFDS data dir (default $TFDS_DATA_DIR or ~/tensorflow_datasets)")
-  args = parser.parse_args(argv)
-
-  seeds = QUICK_SEEDS if args.quick else gps_config.PAPER_SEEDS[: args.seeds]
-  epochs, warmup = (QUICK_EPOCHS, QUICK_WARMUP_EPOCHS) if args.quick else (100, 5)
-  from research.data import sbm  # build the dataset once, before the workers read it
-
-  data_dir = args.data_dir or os.environ.get("TFDS_DATA_DIR", os.path.expanduser("~/tensorflow_datasets"))
-  sbm.prepare(data_dir, "pattern", "full")
-  runs = []
-  for seed in seeds:
-    config = gps_config.get_config(f"seed={seed},epochs={epochs},warmup_epochs={warmup}")
-    config.data.data_dir = data_dir
-    runs.append((seed, config, os.path.join(args.out, "runs", f"seed{seed}")))
   protocol = reproduction.SeedProtocol(
-      experiment=EXPERIMENT,
+      experiment="gps_pattern",
       row="GPS (GatedGCN + Transformer, LapPE)",
       metric="test/accuracy_sbm",
       label="test accuracy, class-averaged (%)",
       scale=100.0,
       paper=reproduction.paper_number("graphgps", "benchmarking_gnns", model="GPS", dataset="PATTERN"),
   )
-  description = f"quick: {len(seeds)} seed, {epochs} epochs" if args.quick else f"paper protocol: {len(seeds)} seed(s) × 100 epochs"
-  return reproduction.reproduce_over_seeds(
-      protocol, runs, train_or_load, out_dir=args.out, quick=args.quick, parallel=args.parallel, description=description
+  return reproduction.seeds_main(
+      argv, doc=__doc__, protocol=protocol, paper_seeds=gps_config.PAPER_SEEDS, schedule=SCHEDULE,
+      get_config=gps_config.get_config, prepare=prepare, train=train_or_load,
   )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import concurrent.futures
 import ctypes
 import dataclasses
@@ -178,3 +179,61 @@ def reproduce_over_seeds(
   text = write_results(out_dir, protocol.experiment, quick, [row], header)
   print("\n" + text)
   return text
+
+
+@dataclasses.dataclass(frozen=True)
+class Schedule:
+  """Epochs of a protocol: the paper's, and the shortened one of --quick."""
+
+  epochs: int
+  warmup_epochs: int
+  quick_epochs: int
+  quick_warmup_epochs: int
+
+
+def seeds_main(
+    argv: Sequence[str] | None,
+    *,
+    doc: str,
+    protocol: SeedProtocol,
+    paper_seeds: Sequence[int],
+    schedule: Schedule,
+    get_config: Callable[[str], Any],
+    prepare: Callable[[str, str], None],
+    train: Callable[[Any, str, bool], dict],
+    manual_dir: bool = False,
+) -> str:
+  """The command line of a reproduce.py whose protocol is one run per seed (see SeedProtocol).
+
+  `get_config("seed=S,epochs=E,warmup_epochs=W")` gives a run's config;
+  `prepare(data_dir, manual_dir)` builds the dataset once before the workers
+  start; `train` is research.train.train_or_load.
+  """
+  parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+  parser.add_argument("--quick", action="store_true",
+                      help=f"1 seed, {schedule.quick_epochs} epochs ({schedule.quick_warmup_epochs} of warmup)")
+  parser.add_argument("--out", default=os.path.join("runs", protocol.experiment, "reproduce"))
+  parser.add_argument("--seeds", type=int, default=len(paper_seeds),
+                      help=f"use the first N of the paper's {len(paper_seeds)} seeds (paper protocol only)")
+  parser.add_argument("--parallel", type=int, default=1, help="runs at a time")
+  parser.add_argument("--data_dir", default="", help="TFDS data dir (default $TFDS_DATA_DIR or ~/tensorflow_datasets)")
+  if manual_dir:
+    parser.add_argument("--manual_dir", default="", help="folder holding the released files (default <data_dir>/downloads/manual)")
+  args = parser.parse_args(argv)
+
+  seeds = list(paper_seeds[:1]) if args.quick else list(paper_seeds[: args.seeds])
+  epochs, warmup = ((schedule.quick_epochs, schedule.quick_warmup_epochs) if args.quick
+                    else (schedule.epochs, schedule.warmup_epochs))
+  data_dir = args.data_dir or os.environ.get("TFDS_DATA_DIR", os.path.expanduser("~/tensorflow_datasets"))
+  prepare(data_dir, getattr(args, "manual_dir", ""))
+  runs = []
+  for seed in seeds:
+    config = get_config(f"seed={seed},epochs={epochs},warmup_epochs={warmup}")
+    config.data.data_dir = data_dir
+    if manual_dir:
+      config.data.manual_dir = args.manual_dir
+    runs.append((seed, config, os.path.join(args.out, "runs", f"seed{seed}")))
+  description = (f"quick: 1 seed, {epochs} epochs" if args.quick
+                 else f"paper protocol: {len(seeds)} seed(s) × {epochs} epochs")
+  return reproduce_over_seeds(protocol, runs, train, out_dir=args.out, quick=args.quick, parallel=args.parallel,
+                              description=description)

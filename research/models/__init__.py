@@ -7,12 +7,13 @@ from typing import Any
 
 from flax import nnx
 
-from research.models.graph import GPS, GatedGCN, Graphormer, GraphTransformer
+from research.models.graph import GPS, GRIT, GatedGCN, Graphormer, GraphTransformer
 
 _MODELS: dict[str, type[nnx.Module]] = {
     "gated_gcn": GatedGCN,
     "gps": GPS,
     "graphormer": Graphormer,
+    "grit": GRIT,
     "gt": GraphTransformer,
 }
 MODEL_NAMES: tuple[str, ...] = tuple(sorted(_MODELS))

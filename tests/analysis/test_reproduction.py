@@ -33,3 +33,24 @@ def test_reproduce_over_seeds_writes_results_and_skips_finished_runs(csl_data_di
   assert [(tmp_path / "runs" / f"seed{s}" / "final.json").stat().st_mtime_ns for s in (1, 2)] == stamps
   assert json.loads((tmp_path / "results.json").read_text())["rows"] == results["rows"]
   assert "[2/2] seed" in capsys.readouterr().out
+
+
+def test_seeds_main_runs_the_quick_protocol_from_the_command_line(tmp_path):
+  from experiments.gps_pattern import config as gps_config
+  from research.data import sbm
+
+  protocol = reproduction.SeedProtocol(experiment="gps_smoke", row="GPS", metric="test/accuracy_sbm", label="acc")
+  text = reproduction.seeds_main(
+      ["--quick", f"--out={tmp_path / 'out'}", f"--data_dir={tmp_path / 'tfds'}"],
+      doc="Smoke.",
+      protocol=protocol,
+      paper_seeds=(7, 8),
+      schedule=reproduction.Schedule(epochs=100, warmup_epochs=5, quick_epochs=1, quick_warmup_epochs=0),
+      get_config=lambda arg: gps_config.get_config("smoke," + arg),
+      prepare=lambda data_dir, manual_dir: sbm.prepare(data_dir, "pattern", "tiny"),
+      train=train_or_load,
+  )
+  assert "quick: 1 seed, 1 epochs" in text
+  final = json.loads((tmp_path / "out" / "runs" / "seed7" / "final.json").read_text())
+  assert json.loads((tmp_path / "out" / "results.json").read_text())["rows"][0]["measured_mean"] == (
+      final["best"]["test/accuracy_sbm"])
