@@ -31,7 +31,11 @@ PE_KINDS = ("none", "lap_deepset", "rwse")
 
 
 class FeatureEmbedding(nnx.Module):
-  """Float features [..., F] through a Linear map, or integer category ids [..., 1] through a table."""
+  """Float features [..., F] through a Linear map, or integer category ids [..., 1] through a table.
+
+  Ids must lie in [0, vocab_size): an id outside embeds as NaN, which the
+  trainer's non-finite check then reports.
+  """
 
   def __init__(self, in_dim: int, out_dim: int, *, vocab_size: int = 0, rngs: nnx.Rngs):
     if vocab_size < 0 or (vocab_size == 0 and in_dim <= 0):

@@ -1,0 +1,44 @@
+"""Reproduce GraphGPS's CLUSTER result (Table 2 of Rampášek et al., NeurIPS 2022).
+
+    python -m experiments.gps_cluster.reproduce            # paper protocol: 10 seeds × 100 epochs
+    python -m experiments.gps_cluster.reproduce --quick    # 1 seed, a shortened schedule
+
+Each run reports the class-averaged test accuracy at the best-validation epoch.
+Writes OUT/results.md and OUT/results.json (OUT defaults to runs/gps_cluster/reproduce).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from experiments.gps_cluster import config as experiment_config
+from research.analysis import reproduction
+from research.train import train_or_load
+
+SCHEDULE = reproduction.Schedule(epochs=100, warmup_epochs=5, quick_epochs=12, quick_warmup_epochs=1)
+
+
+def prepare(data_dir: str, manual_dir: str) -> None:
+  del manual_dir  # generated dataset
+  from research.data import sbm
+
+  sbm.prepare(data_dir, "cluster", "full")
+
+
+def main(argv: Sequence[str] | None = None) -> str:
+  protocol = reproduction.SeedProtocol(
+      experiment="gps_cluster",
+      row="GPS (GatedGCN + Transformer, LapPE)",
+      metric="test/accuracy_sbm",
+      label="test accuracy, class-averaged (%)",
+      scale=100.0,
+      paper=reproduction.paper_number("graphgps", "benchmarking_gnns", model="GPS", dataset="CLUSTER"),
+  )
+  return reproduction.seeds_main(
+      argv, doc=__doc__, protocol=protocol, paper_seeds=experiment_config.PAPER_SEEDS, schedule=SCHEDULE,
+      get_config=experiment_config.get_config, prepare=prepare, train=train_or_load,
+  )
+
+
+if __name__ == "__main__":
+  main()
