@@ -23,9 +23,8 @@ from __future__ import annotations
 import ml_collections
 
 from configs import args as config_args
-from configs import base
 from configs import graph_budgets
-from configs import optimizers
+from configs import graphgps
 
 PAPER_SEEDS = tuple(range(10))  # GraphGPS runs seeds 0..9 (`--repeat 10`)
 NUM_CLASSES = 2
@@ -56,38 +55,16 @@ def model_config(smoke: bool) -> ml_collections.ConfigDict:
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
   a = config_args.parse_arg(arg, smoke=False, seed=PAPER_SEEDS[0], epochs=100, warmup_epochs=5, graphs_per_pack=32)
-  c = base.get_base_config()
-  c.seed = a["seed"]
-  c.task = "node_classification"
-  c.model = model_config(a["smoke"])
-  c.data.name = "pattern"
-  c.data.variant = "full"
-  graph_budgets.set_sbm_budgets(c.data, "pattern", a["graphs_per_pack"])  # 32: the whole batch on one device
-  c.data.cache = True  # 14k graphs, ~1 GB decoded
-  c.data.num_threads = 0
-  c.data.batch_size = 32
-  c.data.eval_batch_size = 32
-  c.optimizer = optimizers.adamw_cosine(
-      learning_rate=5e-4, weight_decay=1e-5, warmup_epochs=a["warmup_epochs"], schedule_unit="epoch", grad_clip_norm=1.0
+  c = graphgps.graphgps_config(
+      task="node_classification", model=model_config(a["smoke"]), data_name="pattern", variant="full",
+      batch_size=32, learning_rate=5e-4, weight_decay=1e-5, epochs=a["epochs"], warmup_epochs=a["warmup_epochs"],
+      seed=a["seed"], workdir=f"runs/gps_pattern/seed{a['seed']}",
   )
-  c.epochs = a["epochs"]
-  c.eval_every_steps = 0  # every epoch
-  c.log_every_steps = 50
-  c.checkpoint.every_steps = 1000
-  c.diagnostics.every_steps = 100
-  c.workdir = f"runs/gps_pattern/seed{a['seed']}"
+  graph_budgets.set_sbm_budgets(c.data, "pattern", a["graphs_per_pack"])  # 32: the whole batch on one device
   if a["smoke"]:
     c.data.variant = "tiny"
-    c.data.batch_size = 8
-    c.data.eval_batch_size = 8
     graph_budgets.set_sbm_budgets(c.data, "pattern", 4)
-    c.epochs = 0
-    c.total_steps = 8
-    c.eval_every_steps = 4
-    c.log_every_steps = 2
-    c.checkpoint.every_steps = 4
-    c.diagnostics.every_steps = 2
-    c.workdir = "runs/gps_pattern/smoke"
+    graphgps.make_smoke(c, batch_size=8, total_steps=8, workdir="runs/gps_pattern/smoke")
   return c
 
 

@@ -25,8 +25,7 @@ from __future__ import annotations
 import ml_collections
 
 from configs import args as config_args
-from configs import base
-from configs import optimizers
+from configs import graphgps
 
 PAPER_SEEDS = tuple(range(10))  # GraphGPS runs seeds 0..9
 NODE_VOCAB, EDGE_VOCAB = 28, 4  # atom types; bond types (0 = none, 1..3)
@@ -60,41 +59,19 @@ def model_config(smoke: bool) -> ml_collections.ConfigDict:
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
   a = config_args.parse_arg(arg, smoke=False, seed=PAPER_SEEDS[0], epochs=2000, warmup_epochs=50, variant="subset")
-  c = base.get_base_config()
-  c.seed = a["seed"]
-  c.task = "graph_regression"
-  c.model = model_config(a["smoke"])
-  c.data.name = "zinc"
-  c.data.variant = a["variant"]
+  c = graphgps.graphgps_config(
+      task="graph_regression", model=model_config(a["smoke"]), data_name="zinc", variant=a["variant"],
+      batch_size=32, eval_batch_size=128, learning_rate=1e-3, weight_decay=1e-5, epochs=a["epochs"],
+      warmup_epochs=a["warmup_epochs"], seed=a["seed"], workdir=f"runs/gps_zinc/seed{a['seed']}",
+  )
   c.data.manual_dir = ""  # "" = <data_dir>/downloads/manual
   c.data.max_nodes = MAX_NODES
   c.data.graphs_per_pack = 32
   c.data.max_edges = 32 * MAX_EDGES_PER_GRAPH
-  c.data.batch_size = 32
-  c.data.eval_batch_size = 128
-  c.data.cache = True
-  c.data.num_threads = 0
-  c.optimizer = optimizers.adamw_cosine(
-      learning_rate=1e-3, weight_decay=1e-5, warmup_epochs=a["warmup_epochs"], schedule_unit="epoch", grad_clip_norm=1.0
-  )
-  c.epochs = a["epochs"]
-  c.eval_every_steps = 0  # every epoch
-  c.log_every_steps = 100
-  c.checkpoint.every_steps = 5000
-  c.diagnostics.every_steps = 500
-  c.workdir = f"runs/gps_zinc/seed{a['seed']}"
   if a["smoke"]:
-    c.data.batch_size = 4
-    c.data.eval_batch_size = 4
     c.data.graphs_per_pack = 2
     c.data.max_edges = 2 * MAX_EDGES_PER_GRAPH
-    c.epochs = 0
-    c.total_steps = 6
-    c.eval_every_steps = 3
-    c.log_every_steps = 2
-    c.checkpoint.every_steps = 3
-    c.diagnostics.every_steps = 2
-    c.workdir = "runs/gps_zinc/smoke"
+    graphgps.make_smoke(c, batch_size=4, total_steps=6, workdir="runs/gps_zinc/smoke")
   return c
 
 

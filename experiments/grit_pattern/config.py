@@ -22,9 +22,8 @@ from __future__ import annotations
 import ml_collections
 
 from configs import args as config_args
-from configs import base
 from configs import graph_budgets
-from configs import optimizers
+from configs import graphgps
 
 PAPER_SEEDS = (0, 1, 2, 3)  # the official run scripts' seeds
 
@@ -39,34 +38,16 @@ def model_config(smoke: bool) -> ml_collections.ConfigDict:
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
   a = config_args.parse_arg(arg, smoke=False, seed=PAPER_SEEDS[0], epochs=100, warmup_epochs=5, graphs_per_pack=32)
-  c = base.get_base_config()
-  c.seed = a["seed"]
-  c.task = "node_classification"
-  c.model = model_config(a["smoke"])
-  c.data.name = "pattern"
-  c.data.variant = "full"
-  graph_budgets.set_sbm_budgets(c.data, "pattern", a["graphs_per_pack"])
-  c.data.batch_size = 32
-  c.data.eval_batch_size = 32
-  c.data.cache = True
-  c.data.num_threads = 0
-  c.optimizer = optimizers.adamw_cosine(
-      learning_rate=5e-4, weight_decay=1e-5, warmup_epochs=a["warmup_epochs"], schedule_unit="epoch", grad_clip_norm=1.0
+  c = graphgps.graphgps_config(
+      task="node_classification", model=model_config(a["smoke"]), data_name="pattern", variant="full",
+      batch_size=32, learning_rate=5e-4, weight_decay=1e-5, epochs=a["epochs"], warmup_epochs=a["warmup_epochs"],
+      seed=a["seed"], workdir=f"runs/grit_pattern/seed{a['seed']}",
   )
-  c.epochs = a["epochs"]
-  c.eval_every_steps = 0  # every epoch
-  c.log_every_steps = 52
-  c.checkpoint.every_steps = 1000
-  c.diagnostics.every_steps = 104
-  c.workdir = f"runs/grit_pattern/seed{a['seed']}"
+  graph_budgets.set_sbm_budgets(c.data, "pattern", a["graphs_per_pack"])
   if a["smoke"]:
     c.data.variant = "tiny"
-    c.data.batch_size = c.data.eval_batch_size = 4
     graph_budgets.set_sbm_budgets(c.data, "pattern", 2)
-    c.epochs, c.total_steps, c.eval_every_steps = 0, 4, 2
-    c.log_every_steps = c.diagnostics.every_steps = 2
-    c.checkpoint.every_steps = 2
-    c.workdir = "runs/grit_pattern/smoke"
+    graphgps.make_smoke(c, batch_size=4, total_steps=4, workdir="runs/grit_pattern/smoke")
   return c
 
 
