@@ -30,19 +30,17 @@ import jax.numpy as jnp
 from flax import nnx
 
 from research.graph.batch import GraphBatch
-from research.models.graph.encoders import readout
 from research.models.graph.gated_gcn import GatedGCNLayer
 from research.models.graph.gine import GINEConv
 from research.models.graph.gps_encoders import GPSEdgeEncoder, GPSNodeEncoder
-from research.models.graph.heads import GraphGymMLPHead
+from research.models.graph.heads import GraphGPSHead
 from research.nn.attention import MultiHeadAttention
 from research.nn.dense import dense
-from research.nn.mlp import MLP, MLPReadout
+from research.nn.mlp import MLP
 from research.nn.norm import Norm
 
 LOCAL_MODELS = ("gated_gcn", "gine", "none")
 GLOBAL_MODELS = ("transformer", "none")
-HEADS = ("node", "graph")
 
 
 class GPSLayer(nnx.Module):
@@ -140,8 +138,6 @@ class GPS(nnx.Module):
       graph_pooling: str = "mean",
       rngs: nnx.Rngs,
   ):
-    if head not in HEADS:
-      raise ValueError(f"Unknown head={head!r}; expected one of {HEADS}.")
     self.node_encoder = GPSNodeEncoder(
         hidden_dim,
         node_in_dim=node_in_dim,
@@ -167,18 +163,11 @@ class GPS(nnx.Module):
         )
         for _ in range(num_layers)
     )
-    self.head_kind = head
-    self.graph_pooling = graph_pooling
-    if head == "node":
-      self.head = GraphGymMLPHead(hidden_dim, out_dim, num_layers=head_layers, rngs=rngs)
-    else:
-      self.head = MLPReadout(hidden_dim, out_dim, num_hidden=head_layers - 1, rngs=rngs)
+    self.head = GraphGPSHead(hidden_dim, out_dim, kind=head, num_layers=head_layers, pooling=graph_pooling, rngs=rngs)
 
   def __call__(self, graph: GraphBatch) -> jax.Array:
     h = self.node_encoder(graph)  # [B, N, D]
     e = self.edge_encoder(graph)  # [S, E, D]
     for layer in self.layers:
       h, e = layer(h, e, graph)
-    if self.head_kind == "graph":
-      return self.head(readout(h, graph.node_mask, self.graph_pooling))  # [B, out]
-    return jnp.where(graph.node_mask[..., None], self.head(h), 0.0)  # [B, N, out]
+    return self.head(h, graph.node_mask)  # [B, N, out] or [B, out]

@@ -54,15 +54,13 @@ from flax import nnx
 from research.graph import segment
 from research.graph.batch import GraphBatch
 from research.graph.rrwp import rrwp_dense
-from research.models.graph.encoders import READOUTS, readout
 from research.models.graph.gps_encoders import FeatureEmbedding, GPSEdgeEncoder
-from research.models.graph.heads import GraphGymMLPHead
+from research.models.graph.heads import GraphGPSHead
 from research.nn.attention import MASK_VALUE
 from research.nn.dense import AxisNames, dense
-from research.nn.mlp import MLP, MLPReadout
+from research.nn.mlp import MLP
 from research.nn.norm import Norm
 
-HEADS = ("node", "graph")
 
 _rrwp_dense = jax.jit(rrwp_dense, static_argnums=4)  # one compiled computation, also when run eagerly
 
@@ -245,10 +243,6 @@ class GRIT(nnx.Module):
       graph_pooling: str = "mean",
       rngs: nnx.Rngs,
   ):
-    if head not in HEADS:
-      raise ValueError(f"Unknown head={head!r}; expected one of {HEADS}.")
-    if graph_pooling not in READOUTS or graph_pooling == "none":
-      raise ValueError(f"Unknown graph_pooling={graph_pooling!r}; expected one of {READOUTS[:-1]}.")
     if rrwp_steps < 1:
       raise ValueError(f"rrwp_steps={rrwp_steps} must be >= 1 (RRWP channels, the identity included).")
     if head_layers < 1:
@@ -270,12 +264,7 @@ class GRIT(nnx.Module):
         )
         for _ in range(num_layers)
     )
-    self.head_kind = head
-    self.graph_pooling = graph_pooling
-    if head == "node":
-      self.head = GraphGymMLPHead(hidden_dim, out_dim, num_layers=head_layers, rngs=rngs)
-    else:
-      self.head = MLPReadout(hidden_dim, out_dim, num_hidden=head_layers - 1, rngs=rngs)
+    self.head = GraphGPSHead(hidden_dim, out_dim, kind=head, num_layers=head_layers, pooling=graph_pooling, rngs=rngs)
 
   def encode(self, graph: GraphBatch) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Initial node states [B, N, D], pair states [B, N, N, D] and log(1 + out-degree) [B, N, 1]."""
@@ -298,6 +287,4 @@ class GRIT(nnx.Module):
     h, e, log_deg = self.encode(graph)
     for layer in self.layers:
       h, e = layer(h, e, log_deg, node_mask, pair_mask)
-    if self.head_kind == "graph":
-      return self.head(readout(h, node_mask, self.graph_pooling))  # [B, out]
-    return jnp.where(node_mask[..., None], self.head(h), 0.0)  # [B, N, out]
+    return self.head(h, node_mask)  # [B, N, out] or [B, out]
