@@ -7,7 +7,7 @@ from typing import Any
 
 from flax import nnx
 
-from research.models.graph import GPS, GRIT, GatedGCN, Graphormer, GraphTransformer
+from research.models.graph import GPS, GRIT, SAN, GatedGCN, Graphormer, GraphTransformer
 
 _MODELS: dict[str, type[nnx.Module]] = {
     "gated_gcn": GatedGCN,
@@ -15,6 +15,7 @@ _MODELS: dict[str, type[nnx.Module]] = {
     "graphormer": Graphormer,
     "grit": GRIT,
     "gt": GraphTransformer,
+    "san": SAN,
 }
 MODEL_NAMES: tuple[str, ...] = tuple(sorted(_MODELS))
 

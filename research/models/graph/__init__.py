@@ -1,9 +1,10 @@
-"""Graph models with shared encoders: GatedGCN, the Graph Transformer, GraphGPS, Graphormer and GRIT."""
+"""Graph models with shared encoders: GatedGCN, the Graph Transformer, GraphGPS, Graphormer, GRIT and SAN."""
 
 from research.models.graph.gated_gcn import GatedGCN
 from research.models.graph.gps import GPS
 from research.models.graph.graphormer import Graphormer
 from research.models.graph.grit import GRIT
 from research.models.graph.gt import GraphTransformer
+from research.models.graph.san import SAN
 
-__all__ = ["GPS", "GRIT", "GatedGCN", "Graphormer", "GraphTransformer"]
+__all__ = ["GPS", "GRIT", "GatedGCN", "Graphormer", "GraphTransformer", "SAN"]
