@@ -26,8 +26,15 @@ def _padded_graph_pipeline(
   (see research/graph/batch.py). Evaluation batches use config.eval_max_edges
   (absent: max_edges): they are read in order, so a budget that random training
   packs never exceed can be too small for consecutive graphs of similar size.
+  config.max_expander_edges (absent or 0: none) packs the records' expander
+  edges (Exphormer) into a second edge list per pack, in training and evaluation.
   """
-  pad = functools.partial(pad_graphs, max_nodes=config.max_nodes, graphs_per_pack=config.get("graphs_per_pack", 1))
+  pad = functools.partial(
+      pad_graphs,
+      max_nodes=config.max_nodes,
+      graphs_per_pack=config.get("graphs_per_pack", 1),
+      max_expander_edges=config.get("max_expander_edges", 0) or None,
+  )
   return Pipeline(
       sources,
       functools.partial(pad, max_edges=config.max_edges),

@@ -20,6 +20,15 @@ list in its record; `pad_graphs` offsets them by the edges that come before the
 graph in its pack, so in the batch they index the pack's [E] edge list, like
 `senders` and `receivers`. -1 ("no edge") stays -1.
 
+Expander edges (Exphormer's random regular graph per input graph, see
+research/graph/expander.py) form a second edge list in the same packs: records
+hold them as `expander_senders` / `expander_receivers` (`EXPANDER_KEYS`), and
+`pad_graphs(..., max_expander_edges=M)` packs them into [S, M] arrays with the
+same node offsets as the real edges, switched off by `expander_mask`. Without
+a budget they are left out of the batch, so models that do not use them pay
+nothing. `aggregate` and `edge_softmax` take `mask=batch.expander_mask` to work
+on that list; `gather` needs no mask.
+
 Models move values between nodes and edges only through `GraphBatch.gather`,
 `aggregate`, `edge_softmax` and `gather_edges`, which hide the packing.
 """
@@ -49,6 +58,8 @@ PAIR_KEYS: dict[str, int] = {
 }
 # Pair keys whose values are edge ids (>= 0) or -1; offset to the pack's edge list.
 EDGE_ID_PAIR_KEYS = ("path_edges",)
+# A second edge list per graph (Exphormer's expander edges): endpoints in [0, num_nodes).
+EXPANDER_KEYS = ("expander_senders", "expander_receivers")
 
 
 @flax.struct.dataclass
@@ -68,6 +79,9 @@ class GraphBatch:
                  unreachable); -1 on pairs with a padded node
   path_edges:    [B, N, N, K] int edge ids (into the pack's E edges) along one shortest
                  path per pair, up to K hops; -1 where there is no hop and on padding
+  expander_senders:   [S, E_x] int32 expander edges, indexed like `senders` (same packs)
+  expander_receivers: [S, E_x] int32
+  expander_mask:      [S, E_x] bool, True for real expander edges
   """
 
   node_features: Array
@@ -81,6 +95,9 @@ class GraphBatch:
   rwse: Array | None = None
   spd: Array | None = None
   path_edges: Array | None = None
+  expander_senders: Array | None = None
+  expander_receivers: Array | None = None
+  expander_mask: Array | None = None
 
   @property
   def num_nodes(self) -> int:
@@ -97,14 +114,23 @@ class GraphBatch:
     packed = h.reshape((index.shape[0], -1) + h.shape[2:])  # [S, P * N, ...]
     return jnp.take_along_axis(packed, index.reshape(index.shape + (1,) * (h.ndim - 2)), axis=1)
 
-  def aggregate(self, data: Array, index: Array) -> Array:
-    """Sums real edges' values into the nodes `index` names: [S, E, ...] -> [B, N, ...]."""
-    out = segment.segment_sum(data, index, self.edge_mask, self.graphs_per_pack * self.num_nodes)
+  def aggregate(self, data: Array, index: Array, mask: Array | None = None) -> Array:
+    """Sums real edges' values into the nodes `index` names: [S, E, ...] -> [B, N, ...].
+
+    `mask` [S, E] picks the real edges (default `edge_mask`; `expander_mask`
+    for the expander list).
+    """
+    mask = self.edge_mask if mask is None else mask
+    out = segment.segment_sum(data, index, mask, self.graphs_per_pack * self.num_nodes)
     return out.reshape(self.node_mask.shape + out.shape[2:])
 
-  def edge_softmax(self, logits: Array, index: Array) -> Array:
-    """Softmax of edge logits [S, E, ...] over the real edges that share the node `index` names."""
-    return segment.segment_softmax(logits, index, self.edge_mask, self.graphs_per_pack * self.num_nodes)
+  def edge_softmax(self, logits: Array, index: Array, mask: Array | None = None) -> Array:
+    """Softmax of edge logits [S, E, ...] over the real edges that share the node `index` names.
+
+    `mask` as in `aggregate` (default `edge_mask`).
+    """
+    mask = self.edge_mask if mask is None else mask
+    return segment.segment_softmax(logits, index, mask, self.graphs_per_pack * self.num_nodes)
 
   def gather_edges(self, e: Array, edge_ids: Array) -> Array:
     """Edge values at per-graph edge ids: e [S, E, ...], edge_ids [B, ...] -> [B, ..., ...].
@@ -127,7 +153,11 @@ class GraphBatch:
 
 
 def pad_graphs(
-    records: Sequence[Mapping[str, np.ndarray]], max_nodes: int, max_edges: int, graphs_per_pack: int = 1
+    records: Sequence[Mapping[str, np.ndarray]],
+    max_nodes: int,
+    max_edges: int,
+    graphs_per_pack: int = 1,
+    max_expander_edges: int | None = None,
 ) -> dict[str, np.ndarray]:
   """Collates per-graph numpy records into one padded batch (a dict of arrays).
 
@@ -142,6 +172,11 @@ def pad_graphs(
   must index the graph's own edges; they are offset to the pack's edge list
   and stored as int16 when `max_edges` fits (else int32), whatever the
   records' dtype, so the batch dtype depends on the budget only.
+
+  With `max_expander_edges`, every record must hold EXPANDER_KEYS; they are
+  packed like the real edges into `expander_senders`, `expander_receivers`
+  and `expander_mask` [S, max_expander_edges]. Without it (None) they are
+  dropped.
   """
   b, p = len(records), graphs_per_pack
   if p < 1 or b % p:
@@ -170,7 +205,7 @@ def pad_graphs(
     out["edge_mask"][pack, start : start + e] = True
     fill[pack] += e
     for key, value in rec.items():
-      if key in ("num_nodes", "senders", "receivers"):
+      if key in ("num_nodes", "senders", "receivers") or key in EXPANDER_KEYS:
         continue
       value = np.asarray(value)
       if key in NODE_KEYS:
@@ -195,6 +230,50 @@ def pad_graphs(
         if key not in out:
           out[key] = np.zeros((b,) + value.shape, value.dtype)
         out[key][i] = value
+  if max_expander_edges is not None:
+    out.update(_pad_expander_edges(records, max_nodes, max_expander_edges, p))
+  return out
+
+
+def _pad_expander_edges(
+    records: Sequence[Mapping[str, np.ndarray]], max_nodes: int, max_edges: int, graphs_per_pack: int
+) -> dict[str, np.ndarray]:
+  """EXPANDER_KEYS of every record packed into [S, max_edges] lists (see `pad_graphs`)."""
+  s, p = len(records) // graphs_per_pack, graphs_per_pack
+  out = {
+      "expander_senders": np.zeros((s, max_edges), np.int32),
+      "expander_receivers": np.zeros((s, max_edges), np.int32),
+      "expander_mask": np.zeros((s, max_edges), bool),
+  }
+  fill = np.zeros(s, np.int64)
+  for i, rec in enumerate(records):
+    missing = [k for k in EXPANDER_KEYS if k not in rec]
+    if missing:
+      raise ValueError(
+          f"Graph {i} has no {missing}, but max_expander_edges={max_edges} asks for expander edges; build the "
+          "dataset with expander edges (e.g. the SBM builders from version 1.1.0) or drop max_expander_edges."
+      )
+    senders, receivers = np.asarray(rec["expander_senders"]), np.asarray(rec["expander_receivers"])
+    n, e = int(rec["num_nodes"]), len(senders)
+    pack, start = i // p, int(fill[i // p])
+    if len(receivers) != e:
+      raise ValueError(f"Graph {i} has {e} expander_senders but {len(receivers)} expander_receivers; "
+                       "give one of each per expander edge.")
+    if e and (min(senders.min(), receivers.min()) < 0 or max(senders.max(), receivers.max()) >= n):
+      raise ValueError(
+          f"Graph {i}'s expander edges name nodes in [{min(senders.min(), receivers.min())}, "
+          f"{max(senders.max(), receivers.max())}], but it has {n} nodes: ids must lie in [0, {n})."
+      )
+    if start + e > max_edges:
+      raise ValueError(
+          f"A graph with {e} expander edges does not fit: max_expander_edges={max_edges} per pack of {p} graph(s), "
+          f"{start} of them already used; raise config.data.max_expander_edges."
+      )
+    offset = (i % p) * max_nodes
+    out["expander_senders"][pack, start : start + e] = senders + offset
+    out["expander_receivers"][pack, start : start + e] = receivers + offset
+    out["expander_mask"][pack, start : start + e] = True
+    fill[pack] += e
   return out
 
 

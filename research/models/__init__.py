@@ -7,9 +7,10 @@ from typing import Any
 
 from flax import nnx
 
-from research.models.graph import GPS, GRIT, SAN, GatedGCN, Graphormer, GraphTransformer
+from research.models.graph import GPS, GRIT, SAN, Exphormer, GatedGCN, Graphormer, GraphTransformer
 
 _MODELS: dict[str, type[nnx.Module]] = {
+    "exphormer": Exphormer,
     "gated_gcn": GatedGCN,
     "gps": GPS,
     "graphormer": Graphormer,

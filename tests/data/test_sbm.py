@@ -19,8 +19,9 @@ from research.data.sbm import stats
 TINY_SIZES = {"train": 64, "val": 16, "test": 16}
 KEYS = {
     "graph_id", "num_nodes", "senders", "receivers", "node_features", "edge_features", "node_labels", "lap_eigvec",
-    "lap_eigval",
+    "lap_eigval", "expander_senders", "expander_receivers",
 }
+VERSION = "1.1.0"
 
 
 def _read(data_dir, name: str) -> dict[str, list[dict]]:
@@ -67,7 +68,7 @@ def test_records_have_the_documented_fields_shapes_and_dtypes(tiny, name):
       assert set(r) == KEYS
       n, e = int(r["num_nodes"]), len(r["senders"])
       assert int(r["graph_id"]) == i
-      for key in ("senders", "receivers", "node_labels"):
+      for key in ("senders", "receivers", "node_labels", "expander_senders", "expander_receivers"):
         assert r[key].dtype == np.int32, key
       for key in ("node_features", "edge_features", "lap_eigvec", "lap_eigval"):
         assert r[key].dtype == np.float32, key
@@ -109,17 +110,54 @@ def test_lap_pe_is_the_combinatorial_laplacian_spectrum_with_the_trivial_pair(ti
 def test_records_are_the_generators_graphs(tiny):
   patterns = gen.make_patterns(sbm.SEED, 4)
   pattern_val = list(gen.pattern_split(sbm.SEED, "val", patterns, 4))
+  pattern_rngs = [builders.pattern_expander_rng("val", m, k) for m in range(4) for k in range(4)]
   cluster_test = list(gen.cluster_split(sbm.SEED, "test", 16))
-  for name, graphs, records, width in (
-      ("pattern", pattern_val, tiny["pattern"]["val"], 3),
-      ("cluster", cluster_test, tiny["cluster"]["test"], 7),
+  cluster_rngs = [builders.cluster_expander_rng("test", i) for i in range(16)]
+  for name, graphs, rngs, records, width in (
+      ("pattern", pattern_val, pattern_rngs, tiny["pattern"]["val"], 3),
+      ("cluster", cluster_test, cluster_rngs, tiny["cluster"]["test"], 7),
   ):
     assert len(graphs) == len(records), name
-    for i, (graph, record) in enumerate(zip(graphs, records)):
+    for i, (graph, rng, record) in enumerate(zip(graphs, rngs, records)):
       with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):  # as prepare() builds: same eigh rounding
-        expected = builders.make_record(graph, i, width)
+        expected = builders.make_record(graph, i, width, expander_degree=sbm.EXPANDER_DEGREES[name], expander_rng=rng)
       for key, value in expected.items():
         np.testing.assert_array_equal(record[key], value, err_msg=f"{name} {key}")
+
+
+@pytest.mark.parametrize("name", sbm.NAMES)
+def test_expander_edges_are_the_official_random_d_expander_of_the_configs_degree(tiny, name):
+  # Exphormer's exp_deg: 7 permutations for PATTERN, 3 for CLUSTER (configs/Exphormer/*.yaml).
+  degree = {"pattern": 7, "cluster": 3}[name]
+  assert sbm.EXPANDER_DEGREES[name] == degree
+  for config in ("full", "tiny"):
+    builder = {"pattern": sbm.Pattern, "cluster": sbm.Cluster}[name]
+    assert builder.builder_configs[config].expander_degree == degree
+  seen = set()
+  for records in tiny[name].values():
+    for r in records:
+      n, s, t = int(r["num_nodes"]), r["expander_senders"], r["expander_receivers"]
+      assert len(s) == len(t) == 2 * degree * n  # every PATTERN / CLUSTER graph has more than 10 nodes
+      assert s.min() >= 0 and max(s.max(), t.max()) < n
+      np.testing.assert_array_equal(np.bincount(s, minlength=n), 2 * degree)  # 2d-regular, self-loops counted
+      np.testing.assert_array_equal(np.bincount(t, minlength=n), 2 * degree)
+      half = degree * n  # v -> sigma(v) for each permutation, then the same edges reversed
+      np.testing.assert_array_equal(s[:half], np.tile(np.arange(n), degree))
+      np.testing.assert_array_equal(s[half:], t[:half])
+      np.testing.assert_array_equal(t[half:], s[:half])
+      seen.add(t[:half].tobytes())
+  assert len(seen) == sum(len(records) for records in tiny[name].values())  # a different draw for every graph
+
+
+def test_expander_draws_depend_on_the_graph_not_on_the_config():
+  # A tiny graph has the expander edges of the same graph in the full config: its Generator is keyed by
+  # (split, pattern, index) or (split, index), not by the record's position.
+  a = builders.pattern_expander_rng("train", 3, 5).permutation(50)
+  np.testing.assert_array_equal(a, builders.pattern_expander_rng("train", 3, 5).permutation(50))
+  assert not np.array_equal(a, builders.pattern_expander_rng("val", 3, 5).permutation(50))
+  assert not np.array_equal(a, builders.pattern_expander_rng("train", 5, 3).permutation(50))
+  b = builders.cluster_expander_rng("train", 7).permutation(50)
+  assert not np.array_equal(b, builders.cluster_expander_rng("train", 8).permutation(50))
 
 
 def test_pattern_patterns_are_shared_by_the_three_splits(tiny):
@@ -231,11 +269,11 @@ def test_sbm_edge_densities_match_p_and_q():
 
 
 def test_building_twice_gives_identical_records_and_prepare_is_idempotent(tmp_path, data_dir, tiny, capsys):
-  stamp = os.path.getmtime(data_dir / "pattern" / "tiny" / "1.0.0" / "dataset_info.json")
+  stamp = os.path.getmtime(data_dir / "pattern" / "tiny" / VERSION / "dataset_info.json")
   capsys.readouterr()
   sbm.prepare(data_dir, "pattern", "tiny")  # already there: nothing to do
   assert "Building" not in capsys.readouterr().out
-  assert os.path.getmtime(data_dir / "pattern" / "tiny" / "1.0.0" / "dataset_info.json") == stamp
+  assert os.path.getmtime(data_dir / "pattern" / "tiny" / VERSION / "dataset_info.json") == stamp
   for name in sbm.NAMES:
     sbm.prepare(tmp_path, name, "tiny")
     again = _read(tmp_path, name)

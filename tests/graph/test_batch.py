@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from graph_helpers import FE, graphs, pad_batch
-from research.graph.batch import PAIR_KEYS, pad_graphs
+from research.graph.batch import PAIR_KEYS, GraphBatch, pad_graphs
 from research.graph.shortest_paths import shortest_path_distances, shortest_path_edges
 
 
@@ -114,3 +114,85 @@ def test_gather_edges_reads_each_graph_own_edges(graphs_per_pack):
     np.testing.assert_allclose(got[b, :n, :n, :, :-1], want)
     np.testing.assert_array_equal(got[b, :n, :n, :, -1], ids >= 0)
     np.testing.assert_array_equal(got[b, n:], 0.0)
+
+
+def _with_expander(rec: dict, seed: int) -> dict:
+  """A second edge list, as Exphormer's expander edges: two random targets per node, both directions."""
+  rng, n = np.random.default_rng(seed), rec["num_nodes"]
+  forward = np.concatenate([rng.permutation(n) for _ in range(2)]).astype(np.int32)
+  source = np.tile(np.arange(n, dtype=np.int32), 2)
+  senders, receivers = np.concatenate([source, forward]), np.concatenate([forward, source])
+  return dict(rec, expander_senders=senders, expander_receivers=receivers)
+
+
+def test_expander_edges_are_packed_like_the_real_edges():
+  records = [_with_expander(r, i) for i, r in enumerate(graphs(5, sizes=(3, 4, 2, 5)))]
+  out = pad_graphs(records, max_nodes=6, max_edges=40, graphs_per_pack=2, max_expander_edges=30)
+  assert out["expander_senders"].shape == out["expander_mask"].shape == (2, 30)
+  assert out["expander_senders"].dtype == np.int32 and out["expander_mask"].dtype == bool
+  for pack in range(2):
+    first, second = records[2 * pack], records[2 * pack + 1]
+    e0, e1 = len(first["expander_senders"]), len(second["expander_senders"])
+    for key in ("expander_senders", "expander_receivers"):
+      np.testing.assert_array_equal(out[key][pack, :e0], first[key])
+      np.testing.assert_array_equal(out[key][pack, e0 : e0 + e1], second[key] + 6)  # offset of the pack's 2nd graph
+      np.testing.assert_array_equal(out[key][pack, e0 + e1 :], 0)
+    assert out["expander_mask"][pack].sum() == e0 + e1 and not out["expander_mask"][pack, e0 + e1 :].any()
+  # The real edges are packed as before.
+  plain = pad_graphs([{k: v for k, v in r.items() if not k.startswith("expander")} for r in records], 6, 40, 2)
+  for key, value in plain.items():
+    np.testing.assert_array_equal(out[key], value, err_msg=key)
+
+
+def test_expander_edges_are_left_out_without_a_budget():
+  records = [_with_expander(r, i) for i, r in enumerate(graphs(6, sizes=(3, 4)))]
+  out = pad_graphs(records, max_nodes=6, max_edges=40)
+  assert not any(k.startswith("expander") for k in out)
+  batch = GraphBatch.from_batch({k: jnp.asarray(v) for k, v in out.items()})
+  assert batch.expander_senders is None and batch.expander_mask is None
+
+
+@pytest.mark.parametrize("graphs_per_pack", [2, 4])
+def test_aggregate_and_softmax_over_the_expander_list_do_not_depend_on_packing(graphs_per_pack):
+  records = [_with_expander(r, i) for i, r in enumerate(graphs(7))]
+
+  def batch(p):
+    padded = pad_graphs(records, 8, 32 * p, p, max_expander_edges=40 * p)
+    return GraphBatch.from_batch({k: jnp.asarray(v) for k, v in padded.items()})
+
+  h = jnp.asarray(np.random.default_rng(1).normal(size=(4, 8, 3)).astype(np.float32))
+
+  def node_results(b):
+    messages = b.gather(h, b.expander_senders) * b.gather(h, b.expander_receivers)
+    weights = b.edge_softmax(messages.sum(-1), b.expander_receivers, b.expander_mask)
+    return b.aggregate(messages, b.expander_receivers, b.expander_mask), b.aggregate(weights, b.expander_receivers,
+                                                                                      b.expander_mask)
+
+  single = batch(1)
+  for got, want in zip(node_results(batch(graphs_per_pack)), node_results(single)):
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+  # Against a per-graph reference: the sum over each node's incoming expander edges, duplicates included.
+  messages, _ = node_results(single)
+  for b, rec in enumerate(records):
+    x = np.asarray(h[b])
+    want = np.zeros_like(x)
+    np.add.at(want, rec["expander_receivers"], x[rec["expander_senders"]] * x[rec["expander_receivers"]])
+    np.testing.assert_allclose(messages[b], want, rtol=1e-5, atol=1e-6)
+  # The default mask is still edge_mask: the real edges' softmax sums to one per receiving node.
+  weights = single.edge_softmax(jnp.zeros(single.senders.shape), single.receivers)
+  np.testing.assert_allclose(single.aggregate(weights, single.receivers)[single.node_mask & (single.aggregate(
+      jnp.ones(single.senders.shape), single.receivers) > 0)], 1.0, rtol=1e-6)
+
+
+def test_bad_expander_edges_name_the_budget_or_the_graph():
+  records = [_with_expander(r, i) for i, r in enumerate(graphs(8, sizes=(6, 6)))]
+  with pytest.raises(ValueError, match="max_expander_edges=30 per pack of 2 graph"):
+    pad_graphs(records, max_nodes=8, max_edges=100, graphs_per_pack=2, max_expander_edges=30)
+  with pytest.raises(ValueError, match=r"Graph 1 has no \['expander_senders', 'expander_receivers'\]"):
+    pad_graphs([records[0], graphs(8, sizes=(6,))[0]], max_nodes=8, max_edges=100, max_expander_edges=30)
+  broken = dict(records[0], expander_receivers=records[0]["expander_receivers"] + 6)
+  with pytest.raises(ValueError, match=r"it has 6 nodes: ids must lie in \[0, 6\)"):
+    pad_graphs([broken], max_nodes=8, max_edges=100, max_expander_edges=30)
+  broken = dict(records[0], expander_receivers=records[0]["expander_receivers"][:-1])
+  with pytest.raises(ValueError, match="24 expander_senders but 23 expander_receivers"):
+    pad_graphs([broken], max_nodes=8, max_edges=100, max_expander_edges=30)

@@ -4,7 +4,8 @@ Importing this package registers the builders `pattern` and `cluster`, each
 with the configs "full" (the paper's sizes) and "tiny" (64 / 16 / 16 graphs),
 after which `tfds.data_source("pattern/tiny", split="train", data_dir=...)`
 reads a prepared copy. See generator.py for the procedure and sbm.py for the
-record fields.
+record fields (from version 1.1.0 they include Exphormer's expander edges, with
+`EXPANDER_DEGREES[name]` random permutations per graph).
 """
 
 from __future__ import annotations
@@ -13,13 +14,21 @@ import os
 
 from research.data.prepare import prepare_builder
 from research.data.sbm.generator import SPLITS
-from research.data.sbm.sbm import PE_DIM, SEED, Cluster, Pattern
+from research.data.sbm.sbm import (
+    CLUSTER_EXPANDER_DEGREE,
+    PATTERN_EXPANDER_DEGREE,
+    PE_DIM,
+    SEED,
+    Cluster,
+    Pattern,
+)
 
 __all__ = [
     "CLUSTER_INPUT_DIM",
     "CLUSTER_NUM_CLASSES",
     "CONFIGS",
     "Cluster",
+    "EXPANDER_DEGREES",
     "INPUT_DIMS",
     "NAMES",
     "NUM_CLASSES",
@@ -40,11 +49,13 @@ NAMES = ("pattern", "cluster")
 CONFIGS = ("full", "tiny")
 NUM_CLASSES = {"pattern": PATTERN_NUM_CLASSES, "cluster": CLUSTER_NUM_CLASSES}
 INPUT_DIMS = {"pattern": PATTERN_INPUT_DIM, "cluster": CLUSTER_INPUT_DIM}
+# Permutations d of the stored expander edges (2 d edges per node), Exphormer's exp_deg.
+EXPANDER_DEGREES = {"pattern": PATTERN_EXPANDER_DEGREE, "cluster": CLUSTER_EXPANDER_DEGREE}
 
 _BUILDERS = {"pattern": Pattern, "cluster": Cluster}
-_HOW_LONG = {  # on 2 CPU cores; most of it is one eigendecomposition per graph
-    ("pattern", "full"): "30 to 60 seconds",
-    ("cluster", "full"): "20 to 40 seconds",
+_HOW_LONG = {  # on 2 CPU cores; most of it is eigendecompositions (LapPE, expander spectral gaps)
+    ("pattern", "full"): "1 to 2 minutes",
+    ("cluster", "full"): "30 to 60 seconds",
     ("pattern", "tiny"): "about a second",
     ("cluster", "tiny"): "about a second",
 }

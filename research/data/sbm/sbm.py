@@ -25,6 +25,18 @@ Splits "train", "val", "test". Each record:
                  eigenpairs of the combinatorial Laplacian D - A, the trivial
                  one included (GraphGPS's LapPE convention), see
                  research/graph/encodings.py
+  expander_senders    int32 [M]  Exphormer's random expander on the graph's
+  expander_receivers  int32 [M]  nodes (research/graph/expander.py, 'Random-d'):
+                 d random permutations, every edge in both directions, M =
+                 2 d n (n > 10). d is the builder config's `expander_degree`:
+                 7 for PATTERN, 3 for CLUSTER, the exp_deg of the official
+                 configs/Exphormer/{pattern,cluster}.yaml. The official code
+                 draws them once per graph before training from an unseeded
+                 Generator; here graph k of pattern m in split s draws from a
+                 Generator seeded [SEED, 3, s, m, k] (PATTERN) and graph i of
+                 split s from [SEED, 4, s, i] (CLUSTER), so they are fixed by
+                 the seed and the graph, and a tiny record still equals its
+                 full record.
 """
 
 from __future__ import annotations
@@ -38,9 +50,16 @@ from etils import epath
 
 from research.data.sbm import generator as gen
 from research.graph import encodings
+from research.graph import expander
 
 PE_DIM = 16  # Laplacian eigenpairs kept, as in GraphGPS's PATTERN / CLUSTER configs
 SEED = 2020  # every graph follows from it, see the generator's docstring
+# Expander permutations per graph (Exphormer's exp_deg in configs/Exphormer/{pattern,cluster}.yaml of
+# hamed1375/Exphormer @1b43962; the March-2023 PATTERN config had 5). Each node gets 2 d expander edges.
+PATTERN_EXPANDER_DEGREE = 7
+CLUSTER_EXPANDER_DEGREE = 3
+# Generator streams of the expander draws, after the generator's streams 0..2.
+_PATTERN_EXPANDER_STREAM, _CLUSTER_EXPANDER_STREAM = 3, 4
 
 _CITATION = """\
 @article{dwivedi2023benchmarking,
@@ -61,6 +80,7 @@ class PatternConfig(tfds.core.BuilderConfig):
 
   num_patterns: int = gen.PATTERN_NUM_PATTERNS
   graphs_per_pattern: tuple[int, int, int] = tuple(gen.PATTERN_GRAPHS_PER_PATTERN[s] for s in gen.SPLITS)
+  expander_degree: int = PATTERN_EXPANDER_DEGREE
 
 
 @dataclasses.dataclass(eq=False)
@@ -68,14 +88,33 @@ class ClusterConfig(tfds.core.BuilderConfig):
   """CLUSTER sizes: the number of (train, val, test) graphs."""
 
   num_graphs: tuple[int, int, int] = tuple(gen.CLUSTER_NUM_GRAPHS[s] for s in gen.SPLITS)
+  expander_degree: int = CLUSTER_EXPANDER_DEGREE
 
 
-def make_record(graph: gen.SbmGraph, graph_id: int, vocab_size: int) -> dict[str, np.ndarray]:
-  """The stored record of one generated graph: one-hot inputs, unit edge features and LapPE."""
+def pattern_expander_rng(split: str, pattern: int, index: int) -> np.random.Generator:
+  """The Generator of the expander edges of graph `index` of `pattern` in a PATTERN split."""
+  return np.random.default_rng([SEED, _PATTERN_EXPANDER_STREAM, gen.SPLITS.index(split), pattern, index])
+
+
+def cluster_expander_rng(split: str, index: int) -> np.random.Generator:
+  """The Generator of the expander edges of graph `index` of a CLUSTER split."""
+  return np.random.default_rng([SEED, _CLUSTER_EXPANDER_STREAM, gen.SPLITS.index(split), index])
+
+
+def make_record(
+    graph: gen.SbmGraph,
+    graph_id: int,
+    vocab_size: int,
+    *,
+    expander_degree: int,
+    expander_rng: np.random.Generator,
+) -> dict[str, np.ndarray]:
+  """The stored record of one generated graph: one-hot inputs, unit edge features, LapPE and expander edges."""
   n = graph.num_nodes
   eigvec, eigval = encodings.laplacian_pe(
       graph.senders, graph.receivers, n, PE_DIM, normalization="none", skip_trivial=False
   )
+  expander_senders, expander_receivers = expander.expander_edges(n, expander_degree, expander_rng)
   return {
       "graph_id": np.int32(graph_id),
       "num_nodes": np.int32(n),
@@ -86,6 +125,8 @@ def make_record(graph: gen.SbmGraph, graph_id: int, vocab_size: int) -> dict[str
       "node_labels": graph.node_labels,
       "lap_eigvec": eigvec,
       "lap_eigval": eigval,
+      "expander_senders": expander_senders,
+      "expander_receivers": expander_receivers,
   }
 
 
@@ -105,14 +146,22 @@ def _features(vocab_size: int) -> tfds.features.FeaturesDict:
       "node_labels": tensor(shape=(None,), dtype=np.int32),
       "lap_eigvec": tensor(shape=(None, PE_DIM), dtype=np.float32),
       "lap_eigval": tensor(shape=(PE_DIM,), dtype=np.float32),
+      "expander_senders": tensor(shape=(None,), dtype=np.int32),
+      "expander_receivers": tensor(shape=(None,), dtype=np.int32),
   })
 
 
 class _SbmBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
   """What both builders share: ArrayRecord by default, records in graph_id order."""
 
-  VERSION = tfds.core.Version("1.0.0")
-  RELEASE_NOTES = {"1.0.0": "Initial release."}
+  VERSION = tfds.core.Version("1.1.0")
+  RELEASE_NOTES = {
+      "1.0.0": "Initial release.",
+      "1.1.0": (
+          "Exphormer's expander edges (expander_senders, expander_receivers): 'Random-d' with the builder "
+          "config's expander_degree (PATTERN 7, CLUSTER 3), seeded per graph. Other fields unchanged."
+      ),
+  }
   # TFDS derives code_path through `importlib_resources`, a backport that is not
   # installed on Python >= 3.9; giving the path directly avoids that import.
   code_path = epath.Path(__file__)
@@ -132,9 +181,13 @@ class _SbmBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         citation=_CITATION,
     )
 
-  def _generate_examples(self, graphs: Iterator[gen.SbmGraph]) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
-    for graph_id, graph in enumerate(graphs):
-      yield graph_id, make_record(graph, graph_id, self._VOCAB_SIZE)
+  def _generate_examples(
+      self, graphs: Iterator[tuple[gen.SbmGraph, np.random.Generator]]
+  ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+    """Records of (graph, expander Generator) pairs, in order."""
+    degree = self.builder_config.expander_degree
+    for graph_id, (graph, rng) in enumerate(graphs):
+      yield graph_id, make_record(graph, graph_id, self._VOCAB_SIZE, expander_degree=degree, expander_rng=rng)
 
 
 class Pattern(_SbmBuilder):
@@ -143,13 +196,17 @@ class Pattern(_SbmBuilder):
   _VOCAB_SIZE = gen.PATTERN_VOCAB_SIZE
   BUILDER_CONFIGS = [
       PatternConfig(
-          name="full", description="The paper's sizes: 100 patterns x (100, 20, 20) graphs = 10,000 / 2,000 / 2,000."
+          name="full",
+          description=(
+              "The paper's sizes: 100 patterns x (100, 20, 20) graphs = 10,000 / 2,000 / 2,000; expander edges "
+              f"from {PATTERN_EXPANDER_DEGREE} permutations (Exphormer's exp_deg)."
+          ),
       ),
       PatternConfig(
           name="tiny",
           description=(
               "Smoke-test sizes: 4 patterns x (16, 4, 4) graphs = 64 / 16 / 16, the full config's graphs of "
-              "patterns 0..3."
+              f"patterns 0..3; expander edges from {PATTERN_EXPANDER_DEGREE} permutations."
           ),
           num_patterns=4,
           graphs_per_pattern=(16, 4, 4),
@@ -160,8 +217,13 @@ class Pattern(_SbmBuilder):
     del dl_manager  # generated, nothing to download
     config = self.builder_config
     patterns = gen.make_patterns(SEED, config.num_patterns)
+
+    def graphs(split: str, per_pattern: int) -> Iterator[tuple[gen.SbmGraph, np.random.Generator]]:
+      rngs = (pattern_expander_rng(split, m, k) for m in range(len(patterns)) for k in range(per_pattern))
+      return zip(gen.pattern_split(SEED, split, patterns, per_pattern), rngs, strict=True)
+
     return {
-        split: self._generate_examples(gen.pattern_split(SEED, split, patterns, per_pattern))
+        split: self._generate_examples(graphs(split, per_pattern))
         for split, per_pattern in zip(gen.SPLITS, config.graphs_per_pattern)
     }
 
@@ -171,17 +233,31 @@ class Cluster(_SbmBuilder):
 
   _VOCAB_SIZE = gen.CLUSTER_VOCAB_SIZE
   BUILDER_CONFIGS = [
-      ClusterConfig(name="full", description="The paper's sizes: 10,000 / 1,000 / 1,000 graphs."),
+      ClusterConfig(
+          name="full",
+          description=(
+              "The paper's sizes: 10,000 / 1,000 / 1,000 graphs; expander edges from "
+              f"{CLUSTER_EXPANDER_DEGREE} permutations (Exphormer's exp_deg)."
+          ),
+      ),
       ClusterConfig(
           name="tiny",
-          description="Smoke-test sizes: 64 / 16 / 16 graphs, the first graphs of the full config's splits.",
+          description=(
+              "Smoke-test sizes: 64 / 16 / 16 graphs, the first graphs of the full config's splits; expander "
+              f"edges from {CLUSTER_EXPANDER_DEGREE} permutations."
+          ),
           num_graphs=(64, 16, 16),
       ),
   ]
 
   def _split_generators(self, dl_manager: tfds.download.DownloadManager) -> Mapping[str, Iterator]:
     del dl_manager  # generated, nothing to download
+
+    def graphs(split: str, num_graphs: int) -> Iterator[tuple[gen.SbmGraph, np.random.Generator]]:
+      rngs = (cluster_expander_rng(split, i) for i in range(num_graphs))
+      return zip(gen.cluster_split(SEED, split, num_graphs), rngs, strict=True)
+
     return {
-        split: self._generate_examples(gen.cluster_split(SEED, split, num_graphs))
+        split: self._generate_examples(graphs(split, num_graphs))
         for split, num_graphs in zip(gen.SPLITS, self.builder_config.num_graphs)
     }
