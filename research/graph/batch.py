@@ -124,6 +124,38 @@ class GraphBatch:
     out = segment.segment_sum(data, index, mask, self.graphs_per_pack * self.num_nodes)
     return out.reshape(self.node_mask.shape + out.shape[2:])
 
+  @property
+  def pair_mask(self) -> Array:
+    """[B, N, N] bool, True where both nodes of the ordered pair are real."""
+    return self.node_mask[:, :, None] & self.node_mask[:, None, :]
+
+  def to_pairs(self, values: Array) -> Array:
+    """Sums real edges' values onto their (receiver, sender) pairs: [S, E, ...] -> [B, N, N, ...].
+
+    Entry [b, i, j] holds the edges j -> i of graph b (query i, key j), as the
+    all-pairs models (GRIT, SAN) read them; pairs without an edge are zero and
+    parallel edges add up.
+    """
+    p, n = self.graphs_per_pack, self.num_nodes
+    block = self.receivers // n  # [S, E], which graph of its pack each edge belongs to
+    flat = (block * n + self.receivers - block * n) * n + (self.senders - block * n)  # index into the pack's P*N*N pairs
+    out = segment.segment_sum(values, flat, self.edge_mask, p * n * n)  # [S, P * N * N, ...]
+    return out.reshape((self.node_mask.shape[0], n, n) + values.shape[2:])
+
+  def per_graph_edges(self) -> tuple[Array, Array, Array]:
+    """The packs' edge lists split per graph, with graph-local node ids: senders, receivers, mask, each [B, E].
+
+    Graph b = s * P + g keeps the edges of pack s whose sender lies in its g-th block of N nodes.
+    """
+    p, n = self.graphs_per_pack, self.num_nodes
+    if p == 1:
+      return self.senders, self.receivers, self.edge_mask
+    block = jnp.arange(p)[None, :, None]  # [1, P, 1]
+    senders, receivers = self.senders[:, None, :], self.receivers[:, None, :]  # [S, 1, E]
+    mask = self.edge_mask[:, None, :] & (senders // n == block)  # [S, P, E]
+    local = lambda index: jnp.where(mask, index - block * n, 0).reshape(-1, index.shape[-1])
+    return local(senders), local(receivers), mask.reshape(-1, mask.shape[-1])
+
   def edge_softmax(self, logits: Array, index: Array, mask: Array | None = None) -> Array:
     """Softmax of edge logits [S, E, ...] over the real edges that share the node `index` names.
 

@@ -196,3 +196,21 @@ def test_bad_expander_edges_name_the_budget_or_the_graph():
   broken = dict(records[0], expander_receivers=records[0]["expander_receivers"][:-1])
   with pytest.raises(ValueError, match="24 expander_senders but 23 expander_receivers"):
     pad_graphs([broken], max_nodes=8, max_edges=100, max_expander_edges=30)
+
+
+@pytest.mark.parametrize("graphs_per_pack", [2, 4])
+def test_pairs_and_per_graph_edges_do_not_depend_on_packing(graphs_per_pack):
+  records = graphs(3)
+  single, packed = pad_batch(records), pad_batch(records, graphs_per_pack=graphs_per_pack)
+  values = lambda batch: jnp.ones(batch.senders.shape, jnp.float32)
+  np.testing.assert_array_equal(packed.to_pairs(values(packed)), single.to_pairs(values(single)))
+  for record, pairs in zip(records, np.asarray(single.to_pairs(values(single)))):  # the adjacency, [receiver, sender]
+    expected = np.zeros((8, 8))
+    np.add.at(expected, (record["receivers"], record["senders"]), 1.0)
+    np.testing.assert_array_equal(pairs, expected)
+  np.testing.assert_array_equal(packed.pair_mask, single.pair_mask)
+  for got, want in zip(packed.per_graph_edges(), single.per_graph_edges()):
+    got, want = np.asarray(got), np.asarray(want)
+    mask_got, mask_want = np.asarray(packed.per_graph_edges()[2]), np.asarray(single.per_graph_edges()[2])
+    for b in range(len(records)):  # the same real edges per graph, in the same order
+      np.testing.assert_array_equal(got[b][mask_got[b]], want[b][mask_want[b]])

@@ -11,7 +11,7 @@ from flax import nnx
 
 from graph_helpers import EDGE_VOCAB, FE, NODE_VOCAB, SIZES, F, empty_graph, graphs, pad_batch, permute
 from research.graph.encodings import laplacian_pe
-from research.models.graph.san import SAN, LearnedLPE, edges_to_pairs, san_pairs
+from research.models.graph.san import SAN, LearnedLPE, san_pairs
 
 nnx.use_eager_sharding(False)  # partitioned params outside a mesh
 
@@ -141,7 +141,7 @@ def test_edges_to_pairs_places_each_edge_at_receiver_and_sender():
   for pack in (1, 2):
     graph = pad_batch(records, graphs_per_pack=pack)
     ids = np.arange(graph.senders.size, dtype=np.float32).reshape(graph.senders.shape) + 1  # [S, E]
-    pairs = np.asarray(edges_to_pairs(graph, jnp.asarray(ids)))  # [B, N, N]
+    pairs = np.asarray(graph.to_pairs(jnp.asarray(ids)))  # [B, N, N]
     for b, r in enumerate(records):
       expected = np.zeros((8, 8))
       start = sum(len(x["senders"]) for x in records[b - b % pack : b])

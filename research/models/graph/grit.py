@@ -51,7 +51,6 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from research.graph import segment
 from research.graph.batch import GraphBatch
 from research.graph.rrwp import rrwp_dense
 from research.models.graph.gps_encoders import FeatureEmbedding, GPSEdgeEncoder
@@ -79,40 +78,6 @@ def signed_sqrt(x: jax.Array) -> jax.Array:
   mag = jnp.abs(x)
   nonzero = mag > 0
   return jnp.where(nonzero, jnp.sign(x) * jnp.sqrt(jnp.where(nonzero, mag, 1.0)), 0.0)
-
-
-def pair_mask_of(node_mask: jax.Array) -> jax.Array:
-  """[B, N] -> [B, N, N] bool, True where both nodes are real."""
-  return node_mask[:, :, None] & node_mask[:, None, :]
-
-
-def per_graph_edges(graph: GraphBatch) -> tuple[jax.Array, jax.Array, jax.Array]:
-  """Edge lists of the packs split per graph, with graph-local node ids.
-
-  Returns senders, receivers, edge_mask, each [B, E]: graph b = s * P + g keeps
-  the edges of pack s whose sender lies in its g-th block of N nodes.
-  """
-  p, n = graph.graphs_per_pack, graph.num_nodes
-  if p == 1:
-    return graph.senders, graph.receivers, graph.edge_mask
-  block = jnp.arange(p)[None, :, None]  # [1, P, 1]
-  senders, receivers = graph.senders[:, None, :], graph.receivers[:, None, :]  # [S, 1, E]
-  mask = graph.edge_mask[:, None, :] & (senders // n == block)  # [S, P, E]
-  local = lambda index: jnp.where(mask, index - block * n, 0).reshape(-1, index.shape[-1])
-  return local(senders), local(receivers), mask.reshape(-1, mask.shape[-1])
-
-
-def edges_to_pairs(graph: GraphBatch, values: jax.Array) -> jax.Array:
-  """Sums real edges' values onto their (receiver, sender) pairs: [S, E, ...] -> [B, N, N, ...].
-
-  Entry [b, i, j] holds the edges j -> i of graph b (query i, key j), as GRIT's
-  edge encoder coalesces them; pairs without an edge are zero.
-  """
-  p, n = graph.graphs_per_pack, graph.num_nodes
-  block = graph.receivers // n  # [S, E], the graph of each edge within its pack
-  flat = block * n * n + (graph.receivers - block * n) * n + (graph.senders - block * n)  # [S, E]
-  out = segment.segment_sum(values, flat, graph.edge_mask, p * n * n)  # [S, P * N * N, ...]
-  return out.reshape((graph.node_mask.shape[0], n, n) + values.shape[2:])
 
 
 class RRWPEncoder(nnx.Module):
@@ -269,12 +234,12 @@ class GRIT(nnx.Module):
   def encode(self, graph: GraphBatch) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Initial node states [B, N, D], pair states [B, N, N, D] and log(1 + out-degree) [B, N, 1]."""
     node_mask = graph.node_mask
-    pair_mask = pair_mask_of(node_mask)
-    senders, receivers, edge_mask = per_graph_edges(graph)
+    pair_mask = graph.pair_mask
+    senders, receivers, edge_mask = graph.per_graph_edges()
     rrwp = _rrwp_dense(senders, receivers, edge_mask, node_mask, self.rrwp_steps)  # [B, N, N, K]
     node_pe, pair_pe = self.rrwp_encoder(rrwp)
     h = self.node_features(graph.node_features) + node_pe
-    e = pair_pe + edges_to_pairs(graph, self.edge_encoder(graph))
+    e = pair_pe + graph.to_pairs(self.edge_encoder(graph))
     # Out-degree counting every copy of an edge, as the official `add_full_rrwp` does.
     deg = graph.aggregate(jnp.ones(graph.edge_mask.shape, jnp.float32), graph.senders)  # [B, N]
     h = jnp.where(node_mask[..., None], h, 0.0)
@@ -283,7 +248,7 @@ class GRIT(nnx.Module):
 
   def __call__(self, graph: GraphBatch) -> jax.Array:
     node_mask = graph.node_mask
-    pair_mask = pair_mask_of(node_mask)
+    pair_mask = graph.pair_mask
     h, e, log_deg = self.encode(graph)
     for layer in self.layers:
       h, e = layer(h, e, log_deg, node_mask, pair_mask)

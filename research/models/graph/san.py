@@ -37,7 +37,7 @@ plus one zero-valued "sink" key per graph with logit log(1e-6 (1 + gamma)),
 which reproduces the 1e-6 in the official normaliser (it damps nodes whose
 pairs are all fake when gamma is tiny, and gives 0 for a node with no pair).
 Real-pair logits are computed per edge, as the official code does, and
-scattered onto dense [B, H, N, N] pairs (`edges_to_pairs`); fake-pair logits
+scattered onto dense [B, H, N, N] pairs (`GraphBatch.to_pairs`); fake-pair logits
 are dense. Because the clip comes before the gamma weight and real pairs carry
 an edge factor, the logits enter research.nn's shared attention as its
 additive bias (with q.k = 0), which then masks, normalises and aggregates V.
@@ -58,7 +58,6 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from research.graph import segment
 from research.graph.batch import GraphBatch
 from research.graph.encodings import random_sign_flip
 from research.models.graph.encoders import READOUTS, readout
@@ -71,20 +70,6 @@ from research.nn.norm import Norm
 LOGIT_CLAMP = 5.0  # the official `clamp(-5, 5)` of every score before exp
 SOFTMAX_EPS = 1e-6  # the official `wV / (z + 1e-6)`
 ROW_NORM_EPS = 1e-12  # the official `F.normalize(EigVecs, p=2, dim=1, eps=1e-12)`
-
-
-def edges_to_pairs(graph: GraphBatch, values: jax.Array) -> jax.Array:
-  """Sums real edges' values onto their (receiver, sender) pairs: [S, E, ...] -> [B, N, N, ...].
-
-  Entry [b, i, j] holds the edges j -> i of graph b (query i, key j); pairs
-  without an edge are zero. Parallel edges add up.
-  """
-  p, n = graph.graphs_per_pack, graph.num_nodes
-  block = graph.receivers // n  # [S, E], which graph of its pack the edge belongs to
-  local_r, local_s = graph.receivers - block * n, graph.senders - block * n
-  flat = (block * n + local_r) * n + local_s  # [S, E], index into the pack's P * N * N pairs
-  out = segment.segment_sum(values, flat, graph.edge_mask, p * n * n)  # [S, P * N * N, ...]
-  return out.reshape((graph.node_mask.shape[0], n, n) + values.shape[2:])
 
 
 class SANPairs(NamedTuple):
@@ -101,7 +86,7 @@ class SANPairs(NamedTuple):
 def san_pairs(graph: GraphBatch, full_graph: bool) -> SANPairs:
   """Real pairs from the edge list and, for the full graph, their complement without self-pairs."""
   ones = jnp.ones(graph.edge_mask.shape, jnp.float32)
-  real = edges_to_pairs(graph, ones) > 0  # [B, N, N]
+  real = graph.to_pairs(ones) > 0  # [B, N, N]
   if not full_graph:
     return SANPairs(real, None)
   mask = graph.node_mask
@@ -281,7 +266,7 @@ class SANLayer(nnx.Module):
     e = self._split(self.E(e_real))  # [S, E, H, Dh]
     s = jnp.sum(graph.gather(q, graph.receivers) * graph.gather(k, graph.senders) * e, axis=-1) * scale  # [S, E, H]
     s = jnp.clip(s, -LOGIT_CLAMP, LOGIT_CLAMP)
-    logits = jnp.moveaxis(edges_to_pairs(graph, s), -1, 1)  # [B, H, N, N], zero off the real pairs
+    logits = jnp.moveaxis(graph.to_pairs(s), -1, 1)  # [B, H, N, N], zero off the real pairs
     attend = pairs.real
     log_sink = math.log(SOFTMAX_EPS)
     if self.full_graph:
