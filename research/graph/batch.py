@@ -30,7 +30,8 @@ nothing. `aggregate` and `edge_softmax` take `mask=batch.expander_mask` to work
 on that list; `gather` needs no mask.
 
 Models move values between nodes and edges only through `GraphBatch.gather`,
-`aggregate`, `edge_softmax` and `gather_edges`, which hide the packing.
+`aggregate`, `edge_softmax`, `gather_edges`, `to_pairs` and `per_graph_edges`,
+which hide the packing.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ class GraphBatch:
   receivers:     [S, E] int32, target node of each directed edge
   edge_mask:     [S, E] bool, True for real edges
   edge_features: [S, E, Fe] float32 features, or int32 category ids
-  lap_eigvec:    [B, N, K] Laplacian eigenvectors (zero columns when a graph has < K+1 nodes)
+  lap_eigvec:    [B, N, K] Laplacian eigenvectors (zero columns for eigenpairs a graph lacks)
   lap_eigval:    [B, K] matching eigenvalues (zero where absent)
   rwse:          [B, N, R] random-walk return probabilities for 1..R steps
   spd:           [B, N, N] int shortest-path distances (Graphormer's conventions, 510 if
