@@ -21,13 +21,6 @@ from research.train import train_or_load
 SCHEDULE = reproduction.Schedule(epochs=100, warmup_epochs=5, quick_epochs=12, quick_warmup_epochs=1)
 
 
-def prepare(data_dir: str, manual_dir: str) -> None:
-  del manual_dir  # generated dataset
-  from research.data import sbm
-
-  sbm.prepare(data_dir, "pattern", "full")
-
-
 def main(argv: Sequence[str] | None = None) -> str:
   protocol = reproduction.SeedProtocol(
       experiment="gps_pattern",
@@ -39,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> str:
   )
   return reproduction.seeds_main(
       argv, doc=__doc__, protocol=protocol, paper_seeds=gps_config.PAPER_SEEDS, schedule=SCHEDULE,
-      get_config=gps_config.get_config, prepare=prepare, train=train_or_load,
+      get_config=gps_config.get_config, train=train_or_load,
   )
 
 

@@ -18,13 +18,6 @@ from research.train import train_or_load
 SCHEDULE = reproduction.Schedule(epochs=100, warmup_epochs=5, quick_epochs=12, quick_warmup_epochs=1)
 
 
-def prepare(data_dir: str, manual_dir: str) -> None:
-  del manual_dir  # generated dataset
-  from research.data import sbm
-
-  sbm.prepare(data_dir, "pattern", "full")
-
-
 def main(argv: Sequence[str] | None = None) -> str:
   protocol = reproduction.SeedProtocol(
       experiment="grit_pattern",
@@ -36,7 +29,7 @@ def main(argv: Sequence[str] | None = None) -> str:
   )
   return reproduction.seeds_main(
       argv, doc=__doc__, protocol=protocol, paper_seeds=experiment_config.PAPER_SEEDS, schedule=SCHEDULE,
-      get_config=experiment_config.get_config, prepare=prepare, train=train_or_load,
+      get_config=experiment_config.get_config, train=train_or_load,
   )
 
 

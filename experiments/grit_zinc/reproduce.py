@@ -19,12 +19,6 @@ from research.train import train_or_load
 SCHEDULE = reproduction.Schedule(epochs=2000, warmup_epochs=50, quick_epochs=20, quick_warmup_epochs=1)
 
 
-def prepare(data_dir: str, manual_dir: str) -> None:
-  from research.data import zinc
-
-  zinc.prepare(data_dir, "subset", manual_dir=manual_dir or None)
-
-
 def main(argv: Sequence[str] | None = None) -> str:
   protocol = reproduction.SeedProtocol(
       experiment="grit_zinc",
@@ -35,7 +29,7 @@ def main(argv: Sequence[str] | None = None) -> str:
   )
   return reproduction.seeds_main(
       argv, doc=__doc__, protocol=protocol, paper_seeds=experiment_config.PAPER_SEEDS, schedule=SCHEDULE,
-      get_config=experiment_config.get_config, prepare=prepare, train=train_or_load, manual_dir=True,
+      get_config=experiment_config.get_config, train=train_or_load, manual_dir=True,
   )
 
 

@@ -199,15 +199,16 @@ def seeds_main(
     paper_seeds: Sequence[int],
     schedule: Schedule,
     get_config: Callable[[str], Any],
-    prepare: Callable[[str, str], None],
     train: Callable[[Any, str, bool], dict],
     manual_dir: bool = False,
+    prepare: Callable[[Any], None] | None = None,
 ) -> str:
   """The command line of a reproduce.py whose protocol is one run per seed (see SeedProtocol).
 
-  `get_config("seed=S,epochs=E,warmup_epochs=W")` gives a run's config;
-  `prepare(data_dir, manual_dir)` builds the dataset once before the workers
-  start; `train` is research.train.train_or_load.
+  `get_config("seed=S,epochs=E,warmup_epochs=W")` gives a run's config; the
+  dataset it names is built once before the workers start, by
+  `prepare(config.data)` (default: research.data.prepare_dataset); `train` is
+  research.train.train_or_load.
   """
   parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
   parser.add_argument("--quick", action="store_true",
@@ -225,7 +226,6 @@ def seeds_main(
   epochs, warmup = ((schedule.quick_epochs, schedule.quick_warmup_epochs) if args.quick
                     else (schedule.epochs, schedule.warmup_epochs))
   data_dir = args.data_dir or os.environ.get("TFDS_DATA_DIR", os.path.expanduser("~/tensorflow_datasets"))
-  prepare(data_dir, getattr(args, "manual_dir", ""))
   runs = []
   for seed in seeds:
     config = get_config(f"seed={seed},epochs={epochs},warmup_epochs={warmup}")
@@ -233,6 +233,11 @@ def seeds_main(
     if manual_dir:
       config.data.manual_dir = args.manual_dir
     runs.append((seed, config, os.path.join(args.out, "runs", f"seed{seed}")))
+  if prepare is None:
+    from research import data
+
+    prepare = data.prepare_dataset
+  prepare(runs[0][1].data)
   description = (f"quick: 1 seed, {epochs} epochs" if args.quick
                  else f"paper protocol: {len(seeds)} seed(s) × {epochs} epochs")
   return reproduce_over_seeds(protocol, runs, train, out_dir=args.out, quick=args.quick, parallel=args.parallel,

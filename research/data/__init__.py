@@ -29,3 +29,10 @@ def build_pipeline(
   if config.name not in _PIPELINES:
     raise ValueError(f"Unknown dataset config.data.name={config.name!r}; known datasets: {sorted(_PIPELINES)}.")
   return _PIPELINES[config.name](config, seed=seed, train_rows=train_rows, eval_rows=eval_rows)
+
+
+def prepare_dataset(config: ml_collections.ConfigDict) -> None:
+  """Builds the dataset that `config` (a config.data) names, once (see graph_datasets.prepare_dataset)."""
+  from research.data import graph_datasets
+
+  graph_datasets.prepare_dataset(config)

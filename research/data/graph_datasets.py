@@ -84,3 +84,20 @@ def zinc_pipeline(config: ml_collections.ConfigDict, *, seed: int, train_rows, e
   roles = {"train": "train", "validation": "val", "test": "test"}
   sources = {role: tfds.data_source(f"zinc/{config.variant}", split=part, data_dir=data_dir) for role, part in roles.items()}
   return _padded_graph_pipeline(config, sources, seed=seed, train_rows=train_rows, eval_rows=eval_rows)
+
+
+def prepare_dataset(config: ml_collections.ConfigDict) -> None:
+  """Builds the dataset `config` (a config.data) names, once, without making a pipeline.
+
+  Reproduce scripts call it before their worker processes start, so that the
+  workers only read it.
+  """
+  data_dir = default_data_dir(config)
+  if config.name == "csl":
+    csl.prepare(data_dir)
+  elif config.name in sbm.NAMES:
+    sbm.prepare(data_dir, config.name, config.variant)
+  elif config.name == "zinc":
+    zinc.prepare(data_dir, config.variant, manual_dir=config.get("manual_dir") or None)
+  else:
+    raise ValueError(f"No dataset named config.data.name={config.name!r} to prepare; known: csl, {', '.join(sbm.NAMES)}, zinc.")

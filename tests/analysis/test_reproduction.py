@@ -37,7 +37,6 @@ def test_reproduce_over_seeds_writes_results_and_skips_finished_runs(csl_data_di
 
 def test_seeds_main_runs_the_quick_protocol_from_the_command_line(tmp_path):
   from experiments.gps_pattern import config as gps_config
-  from research.data import sbm
 
   protocol = reproduction.SeedProtocol(experiment="gps_smoke", row="GPS", metric="test/accuracy_sbm", label="acc")
   text = reproduction.seeds_main(
@@ -46,8 +45,7 @@ def test_seeds_main_runs_the_quick_protocol_from_the_command_line(tmp_path):
       protocol=protocol,
       paper_seeds=(7, 8),
       schedule=reproduction.Schedule(epochs=100, warmup_epochs=5, quick_epochs=1, quick_warmup_epochs=0),
-      get_config=lambda arg: gps_config.get_config("smoke," + arg),
-      prepare=lambda data_dir, manual_dir: sbm.prepare(data_dir, "pattern", "tiny"),
+      get_config=lambda arg: gps_config.get_config("smoke," + arg),  # tiny PATTERN, built by seeds_main
       train=train_or_load,
   )
   assert "quick: 1 seed, 1 epochs" in text
