@@ -53,6 +53,34 @@ def full_pair_mask(node_mask: jax.Array) -> jax.Array:
   return node_mask[:, :, None] & node_mask[:, None, :] & ~jnp.eye(n, dtype=bool)
 
 
+class GTOutput(nnx.Module):
+  """What a GT layer does after attention (shared with SAN, which extends GT).
+
+  h_hat = Norm(h + O dropout(attn)); h' = Norm(h_hat + FFN(h_hat)) (FFN width 2D;
+  without `residual` the sums drop h and h_hat). Zero on padded nodes.
+  """
+
+  def __init__(self, dim: int, *, dropout: float, batch_norm: bool, layer_norm: bool, residual: bool, rngs: nnx.Rngs):
+    self.O = dense(dim, dim, axes=("heads", "embed"), rngs=rngs)
+    self.norm1 = Norm(dim, batch_norm=batch_norm, layer_norm=layer_norm, rngs=rngs)
+    self.ffn = MLP(dim, [2 * dim], dim, dropout=dropout, rngs=rngs)
+    self.norm2 = Norm(dim, batch_norm=batch_norm, layer_norm=layer_norm, rngs=rngs)
+    self.dropout = nnx.Dropout(dropout, rngs=rngs)
+    self.residual = residual
+
+  def __call__(self, h: jax.Array, attn: jax.Array, mask: jax.Array) -> jax.Array:
+    """h: [B, N, D], attn: [B, N, H * Dh] (heads concatenated), mask: [B, N] -> [B, N, D]."""
+    x = self.O(self.dropout(attn))
+    if self.residual:
+      x = h + x
+    x = self.norm1(x, mask)
+    y = self.ffn(x)
+    if self.residual:
+      y = x + y
+    y = self.norm2(y, mask)
+    return jnp.where(mask[..., None], y, 0.0)
+
+
 class GraphTransformerLayer(nnx.Module):
   """One GT layer: multi-head attention, O, residual, norm, FFN, residual, norm."""
 
@@ -72,12 +100,9 @@ class GraphTransformerLayer(nnx.Module):
       raise ValueError(f"Unknown attention={attention!r}; expected one of {ATTENTION_KINDS}.")
     self.attention_kind = attention
     self.attention = MultiHeadAttention(dim, num_heads, use_bias=False, logit_clamp=LOGIT_CLAMP, rngs=rngs)
-    self.O = dense(dim, dim, axes=("heads", "embed"), rngs=rngs)
-    self.norm1 = Norm(dim, batch_norm=batch_norm, layer_norm=layer_norm, rngs=rngs)
-    self.ffn = MLP(dim, [2 * dim], dim, dropout=dropout, rngs=rngs)
-    self.norm2 = Norm(dim, batch_norm=batch_norm, layer_norm=layer_norm, rngs=rngs)
-    self.dropout = nnx.Dropout(dropout, rngs=rngs)
-    self.residual = residual
+    self.output = GTOutput(
+        dim, dropout=dropout, batch_norm=batch_norm, layer_norm=layer_norm, residual=residual, rngs=rngs
+    )
 
   def __call__(self, h: jax.Array, graph: GraphBatch) -> jax.Array:
     """h: [B, N, D] -> [B, N, D], zero on padded nodes."""
@@ -87,15 +112,7 @@ class GraphTransformerLayer(nnx.Module):
       attn = attn.reshape(h.shape[:2] + (-1,))
     else:
       attn = self.attention(h, mask=mask, pair_mask=full_pair_mask(mask))  # [B, N, H * Dh]
-    x = self.O(self.dropout(attn))
-    if self.residual:
-      x = h + x
-    x = self.norm1(x, mask)
-    y = self.ffn(x)
-    if self.residual:
-      y = x + y
-    y = self.norm2(y, mask)
-    return jnp.where(mask[..., None], y, 0.0)
+    return self.output(h, attn, mask)
 
 
 class GraphTransformer(nnx.Module):

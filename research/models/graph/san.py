@@ -62,12 +62,12 @@ from research.graph.batch import GraphBatch
 from research.graph.encodings import random_sign_flip
 from research.models.graph.encoders import READOUTS, readout
 from research.models.graph.gps_encoders import FeatureEmbedding, frequency_mask
+from research.models.graph.gt import LOGIT_CLAMP, GTOutput  # the official clamp(-5, 5) of every score
 from research.nn.attention import MultiHeadAttention, dot_product_attention
 from research.nn.dense import dense
 from research.nn.mlp import MLP, MLPReadout
 from research.nn.norm import Norm
 
-LOGIT_CLAMP = 5.0  # the official `clamp(-5, 5)` of every score before exp
 SOFTMAX_EPS = 1e-6  # the official `wV / (z + 1e-6)`
 ROW_NORM_EPS = 1e-12  # the official `F.normalize(EigVecs, p=2, dim=1, eps=1e-12)`
 
@@ -245,12 +245,9 @@ class SANLayer(nnx.Module):
     self.E = projection()
     if full_graph:  # the official layer builds them even when gamma = 0
       self.Q_2, self.K_2, self.E_2 = projection(), projection(), projection()
-    self.O = dense(dim, dim, axes=("heads", "embed"), rngs=rngs)
-    self.norm1 = Norm(dim, batch_norm=batch_norm, layer_norm=layer_norm, rngs=rngs)
-    self.ffn = MLP(dim, [2 * dim], dim, dropout=dropout, rngs=rngs)
-    self.norm2 = Norm(dim, batch_norm=batch_norm, layer_norm=layer_norm, rngs=rngs)
-    self.dropout = nnx.Dropout(dropout, rngs=rngs)
-    self.residual = residual
+    self.output = GTOutput(
+        dim, dropout=dropout, batch_norm=batch_norm, layer_norm=layer_norm, residual=residual, rngs=rngs
+    )
 
   def _split(self, x: jax.Array) -> jax.Array:
     return x.reshape(x.shape[:-1] + (self.num_heads, self.head_dim))
@@ -290,16 +287,7 @@ class SANLayer(nnx.Module):
       self, h: jax.Array, graph: GraphBatch, e_real: jax.Array, e_fake: jax.Array, pairs: SANPairs
   ) -> jax.Array:
     """h: [B, N, D] -> [B, N, D], zero on padded nodes."""
-    mask = graph.node_mask
-    x = self.O(self.dropout(self.attend(h, graph, e_real, e_fake, pairs)))
-    if self.residual:
-      x = h + x
-    x = self.norm1(x, mask)
-    y = self.ffn(x)
-    if self.residual:
-      y = x + y
-    y = self.norm2(y, mask)
-    return jnp.where(mask[..., None], y, 0.0)
+    return self.output(h, self.attend(h, graph, e_real, e_fake, pairs), graph.node_mask)
 
 
 class SAN(nnx.Module):
