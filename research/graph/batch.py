@@ -49,9 +49,9 @@ from research.graph import segment
 Array = Any  # jax.Array or np.ndarray
 
 # Per-graph record keys (numpy, unpadded) produced by dataset builders.
-NODE_KEYS = ("node_features", "lap_eigvec", "rwse", "node_labels")  # leading dim: num_nodes
+NODE_KEYS = ("node_features", "lap_eigvec", "lap_sym_eigvec", "rwse", "node_labels")  # leading dim: num_nodes
 EDGE_KEYS = ("edge_features",)  # leading dim: num_edges
-GRAPH_KEYS = ("lap_eigval",)  # no node/edge dim
+GRAPH_KEYS = ("lap_eigval", "lap_sym_eigval")  # no node/edge dim
 # Pair keys (leading dims: num_nodes, num_nodes) and the value that pads them.
 PAIR_KEYS: dict[str, int] = {
     "spd": -1,  # shortest_path_distances; -1 = a pair with a padded node (never a distance)
@@ -75,6 +75,9 @@ class GraphBatch:
   edge_features: [S, E, Fe] float32 features, or int32 category ids
   lap_eigvec:    [B, N, K] Laplacian eigenvectors (zero columns for eigenpairs a graph lacks)
   lap_eigval:    [B, K] matching eigenvalues (zero where absent)
+  lap_sym_eigvec, lap_sym_eigval: the same for the symmetric normalised Laplacian
+                 I - D^-1/2 A D^-1/2, for datasets whose records hold both (each
+                 dataset's docstring says which eigenpairs it keeps)
   rwse:          [B, N, R] random-walk return probabilities for 1..R steps
   spd:           [B, N, N] int shortest-path distances (Graphormer's conventions, 510 if
                  unreachable); -1 on pairs with a padded node
@@ -93,6 +96,8 @@ class GraphBatch:
   edge_features: Array | None = None
   lap_eigvec: Array | None = None
   lap_eigval: Array | None = None
+  lap_sym_eigvec: Array | None = None
+  lap_sym_eigval: Array | None = None
   rwse: Array | None = None
   spd: Array | None = None
   path_edges: Array | None = None
