@@ -16,10 +16,14 @@ import tensorflow_datasets as tfds
 from research.data import zinc
 from research.data.zinc import torch_pickle
 from research.graph import batch as batch_lib
-from research.graph import encodings
+from research.graph import encodings, shortest_paths
 
 FIXTURE = pathlib.Path(__file__).parent / "fixtures" / "zinc"
-COUNTS = {"subset": {"train": 6, "val": 2, "test": 2}, "full": {"train": 12, "val": 4, "test": 4}}
+COUNTS = {
+    "subset": {"train": 6, "val": 2, "test": 2},
+    "full": {"train": 12, "val": 4, "test": 4},
+    "subset_paths": {"train": 6, "val": 2, "test": 2},
+}
 
 
 def _read_all(data_dir, config: str) -> dict[str, list[dict]]:
@@ -45,7 +49,7 @@ def indices() -> dict[str, list[int]]:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> dict[str, dict[str, list[dict]]]:
-  """Both configs built from the fixture's molecules.zip: config -> split -> records."""
+  """Every config built from the fixture's molecules.zip: config -> split -> records."""
   data_dir = tmp_path_factory.mktemp("tfds")
   for config in COUNTS:
     zinc.prepare(data_dir, config, manual_dir=FIXTURE)
@@ -178,7 +182,7 @@ def test_counts_per_split(built, config):
 @pytest.mark.parametrize("config", sorted(COUNTS))
 def test_records_match_the_pickled_molecules(built, molecules, indices, config):
   for split, records in built[config].items():
-    expected_ids = indices[split] if config == "subset" else list(range(len(molecules[split])))
+    expected_ids = list(range(len(molecules[split]))) if config == "full" else indices[split]
     assert [int(r["graph_id"]) for r in records] == expected_ids  # PyG's order
     for record in records:
       mol = molecules[split][int(record["graph_id"])]
@@ -208,6 +212,55 @@ def test_encodings_follow_graphgps(built):
     assert abs(val[0]) < 1e-5  # connected molecule: one zero eigenvalue, kept
 
 
+def test_sym_eigenpairs_follow_san(built):
+  # SAN's laplace_decomp: L = I - D^-1/2 A D^-1/2, ascending, trivial pair kept; here zero-padded to 16.
+  for record in built["full"]["train"][:5]:
+    n = int(record["num_nodes"])
+    assert n < 16 and record["lap_sym_eigvec"].shape == (n, 16) and record["lap_sym_eigval"].shape == (16,)
+    adj = encodings.undirected_adjacency(record["senders"], record["receivers"], n)
+    scale = 1 / np.sqrt(adj.sum(1))
+    lap = np.eye(n) - scale[:, None] * adj * scale[None, :]
+    vec, val = record["lap_sym_eigvec"][:, :n], record["lap_sym_eigval"][:n]
+    np.testing.assert_allclose(lap @ vec, vec * val, atol=1e-4)
+    np.testing.assert_allclose(val, np.linalg.eigvalsh(lap), atol=1e-4)
+    np.testing.assert_allclose(np.linalg.norm(vec, axis=0), 1.0, atol=1e-5)
+    assert abs(val[0]) < 1e-5  # connected molecule: the trivial eigenpair comes first, kept
+    assert not record["lap_sym_eigvec"][:, n:].any() and not record["lap_sym_eigval"][n:].any()
+
+
+def test_only_subset_paths_holds_graphormers_pair_fields(built):
+  for split in zinc.SPLITS:
+    for plain, record in zip(built["subset"][split], built["subset_paths"][split], strict=True):
+      assert "spd" not in plain and "path_edges" not in plain
+      assert plain.keys() == record.keys() - {"spd", "path_edges"}
+      for key, value in plain.items():
+        np.testing.assert_array_equal(record[key], value, err_msg=key)
+
+
+def test_pair_fields_are_shortest_paths(built):
+  for record in built["subset_paths"]["train"]:
+    n, senders, receivers = int(record["num_nodes"]), record["senders"], record["receivers"]
+    spd, path = record["spd"], record["path_edges"]
+    assert spd.dtype == path.dtype == np.int16
+    assert spd.shape == (n, n) and path.shape == (n, n, zinc.PATH_HOPS) == (n, n, 20)
+    # Hop counts from powers of the adjacency matrix: d(i, j) is the first k with (A^k)[i, j] > 0.
+    adj = encodings.undirected_adjacency(senders, receivers, n) > 0
+    reach, expected = np.eye(n, dtype=bool), np.where(np.eye(n, dtype=bool), 0, -1)
+    for k in range(1, n):
+      reach = (reach.astype(int) @ adj.astype(int)) > 0
+      expected = np.where((expected < 0) & reach, k, expected)
+    np.testing.assert_array_equal(spd, expected)  # the fixture's molecules are connected
+    # Each pair's hops chain from i to j along real edges, then -1 (the fixture's paths are under 20 hops).
+    for i in range(n):
+      for j in range(n):
+        hops = path[i, j, : spd[i, j]]
+        assert (hops >= 0).all() and (path[i, j, spd[i, j] :] == -1).all()
+        nodes = [i] + receivers[hops].tolist()
+        assert senders[hops].tolist() == nodes[:-1] and nodes[-1] == j
+    # Among equally short paths, Graphormer's pick.
+    np.testing.assert_array_equal(path, shortest_paths.shortest_path_edges(senders, receivers, n, 20))
+
+
 def test_records_collate_with_pad_graphs(built):
   records = built["subset"]["train"][:3]
   out = batch_lib.pad_graphs(records, max_nodes=40, max_edges=100)
@@ -215,6 +268,15 @@ def test_records_collate_with_pad_graphs(built):
   assert out["edge_features"].dtype == np.int32 and out["edge_features"].shape == (3, 100, 1)
   assert out["node_mask"].sum() == sum(int(r["num_nodes"]) for r in records)
   np.testing.assert_allclose(out["label"], [r["label"] for r in records])
+
+  records = built["subset_paths"]["train"][:4]
+  out = batch_lib.pad_graphs(records, max_nodes=40, max_edges=100, graphs_per_pack=2)
+  assert out["spd"].shape == (4, 40, 40) and out["path_edges"].shape == (4, 40, 40, 20)
+  n, start = int(records[1]["num_nodes"]), len(records[0]["senders"])  # graph 1's edges follow graph 0's
+  np.testing.assert_array_equal(out["spd"][1, :n, :n], records[1]["spd"])
+  np.testing.assert_array_equal(out["path_edges"][1, :n, :n], np.where(records[1]["path_edges"] >= 0,
+                                                                       records[1]["path_edges"] + start, -1))
+  assert (out["spd"][1, n:] == -1).all() and (out["path_edges"][1, :, n:] == -1).all()
 
 
 @pytest.mark.parametrize("layout", ["extracted", "zip_without_index_files"])

@@ -234,6 +234,20 @@ def test_lpe_ignores_missing_frequencies_and_normalises_rows():
   np.testing.assert_array_equal(clean[0, 3:], 0.0)
 
 
+def test_lpe_reads_the_eigenpair_fields_it_is_told():
+  # ZINC's records hold GraphGPS's combinatorial eigenpairs in lap_* and SAN's in lap_sym_*.
+  records = _records(5, sizes=(3, 6))
+  moved = [dict(r, lap_sym_eigvec=r["lap_eigvec"], lap_sym_eigval=r["lap_eigval"],
+                lap_eigvec=np.full_like(r["lap_eigvec"], 3.0), lap_eigval=np.full_like(r["lap_eigval"], 5.0))
+           for r in records]
+  build = lambda **kw: LearnedLPE(M, 8, num_layers=1, num_heads=2, ffn_dim=16, dropout=0.0, rngs=nnx.Rngs(0), **kw)
+  apply = nnx.jit(lambda e, g: e(g))
+  expected = apply(build(), pad_batch(records))
+  np.testing.assert_array_equal(apply(build(eigenpairs="lap_sym"), pad_batch(moved)), expected)
+  with pytest.raises(ValueError, match="graph.lap_sym_eigvec; the batch has None"):
+    build(eigenpairs="lap_sym")(pad_batch(records))
+
+
 def test_one_node_graph_gives_finite_gradients():
   # Train mode, full graph: the one-node graph has no pair at all, the empty graph no node.
   model = _model("graph_categorical")
@@ -260,6 +274,8 @@ def test_bad_configurations_and_batches_are_refused():
     _model("node_float", lpe_dim=6, lpe_heads=4)
   with pytest.raises(ValueError, match="readout='cls'"):
     _model("node_float", readout="cls")
+  with pytest.raises(ValueError, match="lpe_eigenpairs='eig' names no eigenpair fields"):
+    _model("node_float", lpe_eigenpairs="eig")
   model = _model("node_float", lpe_frequencies=M + 1)
   with pytest.raises(ValueError, match=f"lpe_frequencies={M + 1}"):
     model(pad_batch(_records(0)))

@@ -1,4 +1,4 @@
-"""ZINC molecular graph regression (TFDS builder `zinc`, configs `subset` and `full`).
+"""ZINC molecular graph regression (TFDS builder `zinc`, configs `subset`, `full` and `subset_paths`).
 
 The builder reads the released `molecules.zip` (or its extracted `molecules/`
 folder) from the manual directory; see `MANUAL_DOWNLOAD_INSTRUCTIONS`.
@@ -22,6 +22,7 @@ from research.data.zinc.zinc import (
     MANUAL_DOWNLOAD_INSTRUCTIONS,
     NODE_VOCAB,
     NUM_GRAPHS,
+    PATH_HOPS,
     PE_DIM,
     RWSE_DIM,
     SPLITS,
@@ -36,6 +37,7 @@ __all__ = [
     "MANUAL_DOWNLOAD_INSTRUCTIONS",
     "NODE_VOCAB",
     "NUM_GRAPHS",
+    "PATH_HOPS",
     "PE_DIM",
     "RWSE_DIM",
     "SPLITS",
@@ -44,8 +46,8 @@ __all__ = [
     "prepare",
 ]
 
-# Both read every molecule of the three pickles; "full" also encodes all 249,456.
-_HOW_LONG = {"subset": "a minute or two", "full": "5 to 30 minutes"}
+# All read every molecule of the three pickles; "full" also encodes all 249,456.
+_HOW_LONG = {"subset": "a minute or two", "full": "5 to 30 minutes", "subset_paths": "a minute or two"}
 
 
 def prepare(data_dir: str | os.PathLike[str], config: str = "subset", manual_dir: epath.PathLike | None = None) -> None:

@@ -16,13 +16,15 @@ and `{train,val,test}.index`, one line of comma-separated positions in the
 matching pickle that select Benchmarking GNNs' 12k subset. The pickles are read
 without torch by a restricted unpickler (torch_pickle.py).
 
-Configs. "subset" (the 12k graphs papers report: 10,000 / 1,000 / 1,000) and
-"full" (all of them: 220,011 / 24,445 / 5,000), each with splits "train",
+Configs. "subset" (the 12k graphs papers report: 10,000 / 1,000 / 1,000),
+"full" (all of them: 220,011 / 24,445 / 5,000) and "subset_paths" (the 12k
+subset with Graphormer's pair fields, see below), each with splits "train",
 "val" and "test".
 
 Records. Record i of a split is the molecule PyTorch Geometric's
-`ZINC(subset=..., split=...)[i]` holds: for "subset" the i-th position of the
-index file, for "full" the i-th molecule of the pickle. Each has
+`ZINC(subset=..., split=...)[i]` holds: for "subset" and "subset_paths" the
+i-th position of the index file, for "full" the i-th molecule of the pickle.
+Each has
 
   graph_id       int32, the molecule's position in its split's pickle
   num_nodes      int32, n
@@ -40,11 +42,42 @@ index file, for "full" the i-th molecule of the pickle. Each has
                  first, trivial one kept (GraphGPS's `laplacian_norm: none`,
                  `eigvec_norm: L2`), zero-padded where n < 16 (GraphGPS pads
                  with NaN)
+  lap_sym_eigvec float32 [n, 16], lap_sym_eigval float32 [16]: the same for
+                 the symmetric normalised Laplacian I - D^-1/2 A D^-1/2
+                 (degrees clipped to >= 1), trivial eigenpair kept,
+                 zero-padded where n < 16. These are SAN's eigenpairs
+                 (`laplace_decomp` in its data/molecules.py): SAN keeps the
+                 first m = 10 (configs/ZINC/optimized), pads with NaN where
+                 n < m and scales each node's row of eigenvector entries to
+                 unit norm, which its model (research/models/graph/san.py)
+                 does here
+
+"subset_paths" records also hold Graphormer's pair fields
+(research/graph/shortest_paths.py, as v1.0's `preprocess_item` computes them):
+
+  spd            int16 [n, n] shortest-path hop counts (0 on the diagonal,
+                 510 if unreachable)
+  path_edges     int16 [n, n, 20] ids, into this record's edge list, of the
+                 edges along the shortest path from i to j that Graphormer
+                 picks, hop by hop, for the first 20 hops (v1.0's ZINC
+                 `--multi_hop_max_dist 20`, examples/benchmarking-gnns);
+                 -1 past the path's end, on the diagonal and if unreachable
+
+Why a separate config: `pad_graphs` collates every pair field a record holds,
+so in "subset" they would cost every other model a [B, 38, 38, 20] array per
+batch, and 22 KB per molecule in memory when the records are cached (270 MB
+for the subset). On disk they add about 1.7 KB per molecule after ArrayRecord's
+compression (measured on ZINC-sized molecule-like graphs): about 20 MB for the
+subset, about 0.45 GB for the 249,456 molecules of "full"; decoded, "full"
+would hold 5.6 GB of them. No full-size config with paths is offered; every
+ZINC result Graphormer reports is on the subset.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import os
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -55,7 +88,7 @@ import tensorflow_datasets as tfds
 from etils import epath
 
 from research.data.zinc import torch_pickle
-from research.graph import encodings
+from research.graph import encodings, shortest_paths
 
 DOWNLOAD_URL = "https://www.dropbox.com/s/feo9qle74kg48gy/molecules.zip?dl=1"
 INDEX_URL = "https://raw.githubusercontent.com/graphdeeplearning/benchmarking-gnns/master/data/molecules/{split}.index"
@@ -72,8 +105,11 @@ NODE_VOCAB = (
 )  # fmt: skip
 # Bond types by id; 0 marks "no bond" in the bond_type matrix.
 EDGE_VOCAB = ("NONE", "SINGLE", "DOUBLE", "TRIPLE")
-PE_DIM = 16  # Laplacian eigenpairs stored; GraphGPS's ZINC configs use the first 1 (LapPE) or 8 (ESLapPE).
+# Laplacian eigenpairs stored, of each Laplacian. GraphGPS's ZINC configs use the first 1 (LapPE) or 8
+# (ESLapPE) of the combinatorial one, SAN's the first 10 of the normalised one.
+PE_DIM = 16
 RWSE_DIM = 20  # random-walk lengths 1..20, as in GraphGPS's ZINC RWSE configs.
+PATH_HOPS = 20  # hops of path_edges: Graphormer v1.0's ZINC `--multi_hop_max_dist 20`
 LABEL_KEY = "logP_SA_cycle_normalized"
 _ZIP_NAME = "molecules.zip"
 _FOLDER = "molecules"
@@ -230,8 +266,8 @@ def _type_ids(value: Any, shape: tuple[int, ...], vocab: Sequence[str], what: st
   return array.astype(np.int32)
 
 
-def to_record(molecule: Any, graph_id: int, *, where: str) -> dict[str, np.ndarray]:
-  """One pickled molecule -> its TFDS record; `where` names the file in errors."""
+def to_record(molecule: Any, graph_id: int, *, where: str, paths: bool = False) -> dict[str, np.ndarray]:
+  """One pickled molecule -> its TFDS record; `where` names the file in errors; `paths` adds spd and path_edges."""
   what = f"{where}, molecule {graph_id}"
   if not isinstance(molecule, Mapping):
     raise ValueError(f"{what} is a {type(molecule).__name__}, not a dict")
@@ -258,7 +294,10 @@ def to_record(molecule: Any, graph_id: int, *, where: str) -> dict[str, np.ndarr
   senders, receivers = np.nonzero(bonds)  # row-major: sorted by (sender, receiver)
   senders, receivers = senders.astype(np.int32), receivers.astype(np.int32)
   eigvec, eigval = encodings.laplacian_pe(senders, receivers, n, PE_DIM, normalization="none", skip_trivial=False)
-  return {
+  sym_eigvec, sym_eigval = encodings.laplacian_pe(
+      senders, receivers, n, PE_DIM, normalization="sym", skip_trivial=False
+  )
+  record = {
       "graph_id": np.int32(graph_id),
       "num_nodes": np.int32(n),
       "senders": senders,
@@ -269,19 +308,42 @@ def to_record(molecule: Any, graph_id: int, *, where: str) -> dict[str, np.ndarr
       "rwse": encodings.rwse(senders, receivers, n, RWSE_DIM),
       "lap_eigvec": eigvec,
       "lap_eigval": eigval,
+      "lap_sym_eigvec": sym_eigvec,
+      "lap_sym_eigval": sym_eigval,
   }
+  if paths:  # a molecule has at most 4 * 38 directed bonds: int16 edge ids
+    record["spd"] = shortest_paths.shortest_path_distances(senders, receivers, n)
+    record["path_edges"] = shortest_paths.shortest_path_edges(senders, receivers, n, PATH_HOPS).astype(np.int16)
+  return record
+
+
+@dataclasses.dataclass(eq=False)
+class ZincConfig(tfds.core.BuilderConfig):
+  """Which molecules (`subset`: Benchmarking GNNs' 12k, else all) and whether records hold spd / path_edges."""
+
+  subset: bool = True
+  paths: bool = False
 
 
 class Zinc(tfds.core.GeneratorBasedBuilder):
   """ZINC constrained solubility regression: the 12k subset and the full 250k."""
 
-  VERSION = tfds.core.Version("1.0.0")
-  RELEASE_NOTES = {"1.0.0": "Initial release."}
-  BUILDER_CONFIGS = [
-      tfds.core.BuilderConfig(
-          name="subset", description="Benchmarking GNNs' 12k subset: 10,000 / 1,000 / 1,000 graphs."
+  VERSION = tfds.core.Version("1.1.0")
+  RELEASE_NOTES = {
+      "1.0.0": "Initial release.",
+      "1.1.0": (
+          "lap_sym_eigvec / lap_sym_eigval: the first 16 eigenpairs of the symmetric normalised Laplacian, "
+          "trivial one kept (SAN's LPE). New config subset_paths: the 12k subset with Graphormer's spd and "
+          "path_edges (20 hops). Existing fields are unchanged."
       ),
-      tfds.core.BuilderConfig(name="full", description="All 249,456 graphs: 220,011 / 24,445 / 5,000."),
+  }
+  BUILDER_CONFIGS = [
+      ZincConfig(name="subset", description="Benchmarking GNNs' 12k subset: 10,000 / 1,000 / 1,000 graphs."),
+      ZincConfig(name="full", subset=False, description="All 249,456 graphs: 220,011 / 24,445 / 5,000."),
+      ZincConfig(
+          name="subset_paths", paths=True,
+          description="The 12k subset with Graphormer's shortest-path distances and path edges (20 hops).",
+      ),
   ]
   MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
   # TFDS derives code_path through `importlib_resources`, a backport that is not
@@ -309,11 +371,20 @@ class Zinc(tfds.core.GeneratorBasedBuilder):
             "rwse": tensor(shape=(None, RWSE_DIM), dtype=np.float32),
             "lap_eigvec": tensor(shape=(None, PE_DIM), dtype=np.float32),
             "lap_eigval": tensor(shape=(PE_DIM,), dtype=np.float32),
+            "lap_sym_eigvec": tensor(shape=(None, PE_DIM), dtype=np.float32),
+            "lap_sym_eigval": tensor(shape=(PE_DIM,), dtype=np.float32),
+            **(self._path_features() if self.builder_config.paths else {}),
         }),
         disable_shuffling=True,  # record i of a split is PyG's ZINC(split)[i]
         homepage="https://github.com/graphdeeplearning/benchmarking-gnns",
         citation=_CITATION,
     )
+
+  @staticmethod
+  def _path_features() -> dict[str, tfds.features.Tensor]:
+    # Two unknown dimensions need a bytes encoding; ArrayRecord compresses the records.
+    tensor = functools.partial(tfds.features.Tensor, dtype=np.int16, encoding=tfds.features.Encoding.BYTES)
+    return {"spd": tensor(shape=(None, None)), "path_edges": tensor(shape=(None, None, PATH_HOPS))}
 
   def _manual_files(self, dl_manager: tfds.download.DownloadManager) -> ManualFiles:
     if self._manual_dir_override is not None:
@@ -331,7 +402,7 @@ class Zinc(tfds.core.GeneratorBasedBuilder):
 
   def _needed_files(self) -> list[str]:
     names = [f"{split}.pickle" for split in SPLITS]
-    if self.builder_config.name == "subset":
+    if self.builder_config.subset:
       names += [f"{split}.index" for split in SPLITS]
     return names
 
@@ -345,9 +416,9 @@ class Zinc(tfds.core.GeneratorBasedBuilder):
   def _generate_examples(self, files: ManualFiles, split: str) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
     molecules = read_molecules(files, split)
     where = files.where(f"{split}.pickle")
-    if self.builder_config.name == "subset":
+    if self.builder_config.subset:
       ids = read_index(files, split, len(molecules))
     else:
       ids = range(len(molecules))
     for position, graph_id in enumerate(ids):
-      yield position, to_record(molecules[graph_id], graph_id, where=where)
+      yield position, to_record(molecules[graph_id], graph_id, where=where, paths=self.builder_config.paths)

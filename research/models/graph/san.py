@@ -16,6 +16,10 @@ lacks frequencies n..m-1: they are key-masked and left out of the sum.
 The encoder is torch.nn.TransformerEncoderLayer's post-norm layer with its
 defaults (FFN width 2048, dropout 0.1, ReLU), here over [B * N, m, k] tokens.
 Input: h_i^0 = [embed(x_i) (d - k) || LPE_i (k)].
+`lpe_eigenpairs` names the batch fields that hold u_j, lambda_j: "lap" reads
+graph.lap_eigvec / lap_eigval, "lap_sym" graph.lap_sym_eigvec / lap_sym_eigval,
+for datasets whose lap_* fields hold another Laplacian's eigenpairs (ZINC's
+lap_* are GraphGPS's combinatorial ones, its lap_sym_* SAN's).
 
 Layer l, head h, query node i, key node j != i of the same graph
 (`SANLayer.attend`; j -> i is a "real" pair when an edge j -> i exists, else a
@@ -69,6 +73,7 @@ from research.nn.mlp import MLP, MLPReadout
 from research.nn.norm import Norm
 
 SOFTMAX_EPS = 1e-6  # the official `wV / (z + 1e-6)`
+LPE_EIGENPAIRS = ("lap", "lap_sym")  # graph.<name>_eigvec / <name>_eigval
 ROW_NORM_EPS = 1e-12  # the official `F.normalize(EigVecs, p=2, dim=1, eps=1e-12)`
 
 
@@ -116,8 +121,9 @@ class LPEEncoderLayer(nnx.Module):
 class LearnedLPE(nnx.Module):
   """SAN's node LPE: a Transformer over each node's m (eigenvector entry, eigenvalue) tokens, sum-pooled.
 
-  Reads graph.lap_eigvec [B, N, >= m] and graph.lap_eigval [B, >= m] laid out
-  as `encodings.laplacian_pe(..., normalization="sym", skip_trivial=False)`
+  Reads graph.<eigenpairs>_eigvec [B, N, >= m] and <eigenpairs>_eigval
+  [B, >= m] (eigenpairs "lap" or "lap_sym") laid out as
+  `encodings.laplacian_pe(..., normalization="sym", skip_trivial=False)`
   writes them: frequency j of a graph exists iff j < num_nodes.
   """
 
@@ -131,13 +137,18 @@ class LearnedLPE(nnx.Module):
       ffn_dim: int = 2048,
       dropout: float = 0.1,
       sign_flip: bool = False,
+      eigenpairs: str = "lap",
       rngs: nnx.Rngs,
   ):
+    if eigenpairs not in LPE_EIGENPAIRS:
+      raise ValueError(f"lpe_eigenpairs={eigenpairs!r} names no eigenpair fields of the batch; use one of "
+                       f"{LPE_EIGENPAIRS} (graph.<name>_eigvec / <name>_eigval).")
     if num_frequencies < 1:
       raise ValueError(f"The LPE needs lpe_frequencies >= 1 eigenpairs; got {num_frequencies}.")
     if num_layers < 1:
       raise ValueError(f"The LPE needs lpe_layers >= 1; got {num_layers}.")
     self.num_frequencies = num_frequencies
+    self.eigenpairs = eigenpairs
     self.linear_A = dense(2, dim, axes=(None, "embed"), rngs=rngs)
     self.layers = nnx.List(
         LPEEncoderLayer(dim, num_heads, ffn_dim=ffn_dim, dropout=dropout, rngs=rngs) for _ in range(num_layers)
@@ -149,18 +160,18 @@ class LearnedLPE(nnx.Module):
   def tokens(self, graph: GraphBatch) -> tuple[jax.Array, jax.Array]:
     """Raw tokens (u_j[i] row-normalised, lambda_j) [B, N, m, 2] and which exist [B, N, m] bool."""
     m = self.num_frequencies
-    for name in ("lap_eigvec", "lap_eigval"):
-      x = getattr(graph, name)
+    vectors, values = (getattr(graph, f"{self.eigenpairs}_{kind}") for kind in ("eigvec", "eigval"))
+    for kind, x in (("eigvec", vectors), ("eigval", values)):
       if x is None or x.shape[-1] < m:
-        raise ValueError(f"SAN's LPE reads lpe_frequencies={m} eigenpairs from graph.{name}; the batch has "
-                         f"{None if x is None else x.shape[-1]}.")
+        raise ValueError(f"SAN's LPE reads lpe_frequencies={m} eigenpairs from graph.{self.eigenpairs}_{kind}; "
+                         f"the batch has {None if x is None else x.shape[-1]}.")
     exists = frequency_mask(graph.node_mask, m)[:, None, :] & graph.node_mask[:, :, None]  # [B, N, m]
-    eigvec = jnp.where(exists, graph.lap_eigvec[..., :m].astype(jnp.float32), 0.0)  # [B, N, m]
+    eigvec = jnp.where(exists, vectors[..., :m].astype(jnp.float32), 0.0)  # [B, N, m]
     norm = jnp.sqrt(jnp.sum(eigvec**2, axis=-1, keepdims=True))  # [B, N, 1]
     eigvec = eigvec / jnp.maximum(norm, ROW_NORM_EPS)
     if self.sign_flip and not self.deterministic:
       eigvec = random_sign_flip(self.rngs(), eigvec)
-    eigval = jnp.where(exists, graph.lap_eigval[:, None, :m].astype(jnp.float32), 0.0)  # [B, N, m]
+    eigval = jnp.where(exists, values[:, None, :m].astype(jnp.float32), 0.0)  # [B, N, m]
     return jnp.stack([eigvec, eigval], axis=-1), exists
 
   def encode(self, tokens: jax.Array, exists: jax.Array) -> jax.Array:
@@ -300,7 +311,8 @@ class SAN(nnx.Module):
   [B, N, out_dim] (PATTERN/CLUSTER); otherwise graphs are pooled ("sum",
   "mean", "max") to [B, out_dim]. `lpe_sign_flip` randomly flips eigenvector
   signs in training; the official code draws the flips but never applies them,
-  so it is off by default.
+  so it is off by default. `lpe_eigenpairs` picks the batch's eigenpair
+  fields ("lap" or "lap_sym", see the module docstring).
   """
 
   def __init__(
@@ -323,6 +335,7 @@ class SAN(nnx.Module):
       lpe_ffn_dim: int = 2048,
       lpe_dropout: float = 0.1,
       lpe_sign_flip: bool = False,
+      lpe_eigenpairs: str = "lap",
       dropout: float = 0.0,
       in_feat_dropout: float = 0.0,
       readout: str = "mean",
@@ -345,7 +358,7 @@ class SAN(nnx.Module):
     self.node_embedding = FeatureEmbedding(node_in_dim, hidden_dim - lpe_dim, vocab_size=node_vocab, rngs=rngs)
     self.lpe = (
         LearnedLPE(lpe_frequencies, lpe_dim, num_layers=lpe_layers, num_heads=lpe_heads, ffn_dim=lpe_ffn_dim,
-                   dropout=lpe_dropout, sign_flip=lpe_sign_flip, rngs=rngs)
+                   dropout=lpe_dropout, sign_flip=lpe_sign_flip, eigenpairs=lpe_eigenpairs, rngs=rngs)
         if lpe_dim else None
     )
     self.edge_embedding = SANEdgeEmbedding(
