@@ -19,9 +19,9 @@ from research.data.sbm import stats
 TINY_SIZES = {"train": 64, "val": 16, "test": 16}
 KEYS = {
     "graph_id", "num_nodes", "senders", "receivers", "node_features", "edge_features", "node_labels", "lap_eigvec",
-    "lap_eigval", "expander_senders", "expander_receivers",
+    "lap_eigval", "lap_sym_eigvec", "lap_sym_eigval", "expander_senders", "expander_receivers",
 }
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 
 
 def _read(data_dir, name: str) -> dict[str, list[dict]]:
@@ -70,7 +70,7 @@ def test_records_have_the_documented_fields_shapes_and_dtypes(tiny, name):
       assert int(r["graph_id"]) == i
       for key in ("senders", "receivers", "node_labels", "expander_senders", "expander_receivers"):
         assert r[key].dtype == np.int32, key
-      for key in ("node_features", "edge_features", "lap_eigvec", "lap_eigval"):
+      for key in ("node_features", "edge_features", "lap_eigvec", "lap_eigval", "lap_sym_eigvec", "lap_sym_eigval"):
         assert r[key].dtype == np.float32, key
       assert r["receivers"].shape == (e,) and r["node_labels"].shape == (n,)
       assert r["node_features"].shape == (n, width)
@@ -78,6 +78,7 @@ def test_records_have_the_documented_fields_shapes_and_dtypes(tiny, name):
       assert set(np.unique(r["node_features"])) <= {0.0, 1.0}
       assert r["edge_features"].shape == (e, 1) and np.all(r["edge_features"] == 1.0)
       assert r["lap_eigvec"].shape == (n, sbm.PE_DIM) and r["lap_eigval"].shape == (sbm.PE_DIM,)
+      assert r["lap_sym_eigvec"].shape == (n, sbm.LAP_SYM_PE_DIM) and r["lap_sym_eigval"].shape == (sbm.LAP_SYM_PE_DIM,)
       assert 0 <= r["node_labels"].min() and r["node_labels"].max() < sbm.NUM_CLASSES[name]
 
 
@@ -105,6 +106,26 @@ def test_lap_pe_is_the_combinatorial_laplacian_spectrum_with_the_trivial_pair(ti
     assert abs(val[0]) < 1e-4  # the trivial (constant) eigenvector is kept
     np.testing.assert_allclose(lap @ vec, vec * val, atol=1e-3)
     np.testing.assert_allclose(np.linalg.norm(vec, axis=0), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", sbm.NAMES)
+def test_lap_sym_pe_is_the_normalised_laplacian_spectrum_after_the_trivial_pair(tiny, name):
+  # The Graph Transformer's LapPE (data/SBMs.py of graphdeeplearning/graphtransformer): L = I - D^-1/2 A D^-1/2,
+  # degrees clipped to >= 1, the eigenvectors after the first; its configs read 2 (PATTERN) and 10 (CLUSTER).
+  assert sbm.LAP_SYM_PE_DIM == 10
+  for r in tiny[name]["val"][::3]:
+    n = int(r["num_nodes"])
+    adj = np.zeros((n, n))
+    adj[r["senders"], r["receivers"]] = 1.0
+    scale = 1.0 / np.sqrt(np.maximum(adj.sum(axis=1), 1.0))
+    lap = np.eye(n) - scale[:, None] * adj * scale[None, :]
+    vec, val = r["lap_sym_eigvec"].astype(np.float64), r["lap_sym_eigval"].astype(np.float64)
+    np.testing.assert_allclose(val, scipy.linalg.eigvalsh(lap)[1 : sbm.LAP_SYM_PE_DIM + 1], rtol=1e-5, atol=1e-5)
+    assert val[0] > 1e-3 and np.all(np.diff(val) >= 0)  # the trivial (zero) eigenvalue is skipped; ascending
+    np.testing.assert_allclose(lap @ vec, vec * val, atol=1e-4)
+    np.testing.assert_allclose(vec.T @ vec, np.eye(sbm.LAP_SYM_PE_DIM), atol=1e-4)  # orthonormal columns
+    trivial = np.sqrt(adj.sum(axis=1))  # D^1/2 1 spans the zero eigenspace of a connected graph
+    np.testing.assert_allclose(trivial @ vec, 0.0, atol=1e-3)
 
 
 def test_records_are_the_generators_graphs(tiny):

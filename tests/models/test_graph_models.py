@@ -112,6 +112,21 @@ def test_sparse_and_full_gt_agree_on_complete_graphs():
   np.testing.assert_allclose(full(batch), sparse(batch), rtol=1e-4, atol=1e-5)
 
 
+def test_lap_sym_pe_is_the_lap_pe_reading_the_symmetric_laplacian_field():
+  # pe="lap_sym" (the GT's LapPE on datasets that store both Laplacians) embeds graph.lap_sym_eigvec exactly as
+  # pe="lap" embeds graph.lap_eigvec.
+  lap = _eval_model("gt_sparse", pe="lap", readout="none")
+  sym = _eval_model("gt_sparse", pe="lap_sym", pe_dim=K, readout="none")
+  nnx.update(sym, nnx.state(lap))
+  batch = pad_batch(graphs(9))
+  moved = batch.replace(lap_eigvec=None, lap_sym_eigvec=batch.lap_eigvec)
+  np.testing.assert_allclose(sym(moved), lap(batch), rtol=1e-6, atol=1e-6)
+  with pytest.raises(ValueError, match=r"reads graph\.lap_sym_eigvec, but the batch has none"):
+    sym(batch)
+  with pytest.raises(ValueError, match=r"graph\.lap_sym_eigvec has 4 channels but the model was built with pe_dim=5"):
+    _eval_model("gt_sparse", pe="lap_sym", pe_dim=K + 1, readout="none")(moved)
+
+
 def test_featureless_graphs():
   # CSL-style: no node or edge features, node input from the PE alone.
   model = _eval_model("gated_gcn", node_in_dim=0, edge_in_dim=0)

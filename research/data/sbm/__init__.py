@@ -5,7 +5,9 @@ with the configs "full" (the paper's sizes) and "tiny" (64 / 16 / 16 graphs),
 after which `tfds.data_source("pattern/tiny", split="train", data_dir=...)`
 reads a prepared copy. See generator.py for the procedure and sbm.py for the
 record fields (from version 1.1.0 they include Exphormer's expander edges, with
-`EXPANDER_DEGREES[name]` random permutations per graph).
+`EXPANDER_DEGREES[name]` random permutations per graph; from 1.2.0 the Graph
+Transformer's LapPE, `LAP_SYM_PE_DIM` eigenpairs of the symmetric normalised
+Laplacian).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from research.data.prepare import prepare_builder
 from research.data.sbm.generator import SPLITS
 from research.data.sbm.sbm import (
     CLUSTER_EXPANDER_DEGREE,
+    LAP_SYM_PE_DIM,
     PATTERN_EXPANDER_DEGREE,
     PE_DIM,
     SEED,
@@ -30,6 +33,7 @@ __all__ = [
     "Cluster",
     "EXPANDER_DEGREES",
     "INPUT_DIMS",
+    "LAP_SYM_PE_DIM",
     "NAMES",
     "NUM_CLASSES",
     "PATTERN_INPUT_DIM",

@@ -25,6 +25,12 @@ Splits "train", "val", "test". Each record:
                  eigenpairs of the combinatorial Laplacian D - A, the trivial
                  one included (GraphGPS's LapPE convention), see
                  research/graph/encodings.py
+  lap_sym_eigvec float32 [n, 10], lap_sym_eigval float32 [10] (from 1.2.0):
+                 the 10 eigenpairs of the symmetric normalised Laplacian
+                 I - D^-1/2 A D^-1/2 that follow the trivial (smallest) one,
+                 in ascending order: the Graph Transformer's LapPE, of which
+                 its PATTERN config reads 2 columns and CLUSTER 10
+                 (`LAP_SYM_PE_DIM`)
   expander_senders    int32 [M]  Exphormer's random expander on the graph's
   expander_receivers  int32 [M]  nodes (research/graph/expander.py, 'Random-d'):
                  d random permutations, every edge in both directions, M =
@@ -53,6 +59,11 @@ from research.graph import encodings
 from research.graph import expander
 
 PE_DIM = 16  # Laplacian eigenpairs kept, as in GraphGPS's PATTERN / CLUSTER configs
+# Eigenpairs of the symmetric normalised Laplacian kept after the trivial one: the Graph Transformer's LapPE
+# (graphdeeplearning/graphtransformer, data/SBMs.py `laplacian_positional_encoding`: I - D^-1/2 A D^-1/2 with
+# degrees clipped to >= 1, eigenvalues ascending, the first eigenvector dropped, the next pos_enc_dim kept) for
+# the largest pos_enc_dim of its SBM configs: 10 (CLUSTER; PATTERN uses 2), configs/SBMs_GraphTransformer_LapPE_*.
+LAP_SYM_PE_DIM = 10
 SEED = 2020  # every graph follows from it, see the generator's docstring
 # Expander permutations per graph (Exphormer's exp_deg in configs/Exphormer/{pattern,cluster}.yaml of
 # hamed1375/Exphormer @1b43962; the March-2023 PATTERN config had 5). Each node gets 2 d expander edges.
@@ -109,10 +120,13 @@ def make_record(
     expander_degree: int,
     expander_rng: np.random.Generator,
 ) -> dict[str, np.ndarray]:
-  """The stored record of one generated graph: one-hot inputs, unit edge features, LapPE and expander edges."""
+  """The stored record of one generated graph: one-hot inputs, unit edge features, LapPEs and expander edges."""
   n = graph.num_nodes
   eigvec, eigval = encodings.laplacian_pe(
       graph.senders, graph.receivers, n, PE_DIM, normalization="none", skip_trivial=False
+  )
+  sym_eigvec, sym_eigval = encodings.laplacian_pe(
+      graph.senders, graph.receivers, n, LAP_SYM_PE_DIM, normalization="sym", skip_trivial=True
   )
   expander_senders, expander_receivers = expander.expander_edges(n, expander_degree, expander_rng)
   return {
@@ -125,6 +139,8 @@ def make_record(
       "node_labels": graph.node_labels,
       "lap_eigvec": eigvec,
       "lap_eigval": eigval,
+      "lap_sym_eigvec": sym_eigvec,
+      "lap_sym_eigval": sym_eigval,
       "expander_senders": expander_senders,
       "expander_receivers": expander_receivers,
   }
@@ -146,6 +162,8 @@ def _features(vocab_size: int) -> tfds.features.FeaturesDict:
       "node_labels": tensor(shape=(None,), dtype=np.int32),
       "lap_eigvec": tensor(shape=(None, PE_DIM), dtype=np.float32),
       "lap_eigval": tensor(shape=(PE_DIM,), dtype=np.float32),
+      "lap_sym_eigvec": tensor(shape=(None, LAP_SYM_PE_DIM), dtype=np.float32),
+      "lap_sym_eigval": tensor(shape=(LAP_SYM_PE_DIM,), dtype=np.float32),
       "expander_senders": tensor(shape=(None,), dtype=np.int32),
       "expander_receivers": tensor(shape=(None,), dtype=np.int32),
   })
@@ -154,12 +172,16 @@ def _features(vocab_size: int) -> tfds.features.FeaturesDict:
 class _SbmBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
   """What both builders share: ArrayRecord by default, records in graph_id order."""
 
-  VERSION = tfds.core.Version("1.1.0")
+  VERSION = tfds.core.Version("1.2.0")
   RELEASE_NOTES = {
       "1.0.0": "Initial release.",
       "1.1.0": (
           "Exphormer's expander edges (expander_senders, expander_receivers): 'Random-d' with the builder "
           "config's expander_degree (PATTERN 7, CLUSTER 3), seeded per graph. Other fields unchanged."
+      ),
+      "1.2.0": (
+          f"The Graph Transformer's LapPE (lap_sym_eigvec, lap_sym_eigval): {LAP_SYM_PE_DIM} eigenpairs of the "
+          "symmetric normalised Laplacian after the trivial one. Other fields unchanged."
       ),
   }
   # TFDS derives code_path through `importlib_resources`, a backport that is not

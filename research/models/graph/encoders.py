@@ -8,6 +8,12 @@ h_i^0 = A^0 x_i + a^0 + C^0 lambda_i + c^0. Featureless graphs
 learned vector shared by all nodes (the reference `nn.Embedding(1, hidden)`).
 Laplacian eigenvectors have arbitrary signs, so in training each column of each
 graph is multiplied by a random +-1 drawn from the "dropout" rng stream.
+
+`pe="lap"` reads `graph.lap_eigvec` and `pe="lap_sym"` reads
+`graph.lap_sym_eigvec`, for datasets whose records hold both Laplacians (the
+SBM datasets store GraphGPS's combinatorial LapPE in the first and the Graph
+Transformer's symmetric normalised one in the second); both take the first
+`pe_dim` columns.
 """
 
 from __future__ import annotations
@@ -20,8 +26,8 @@ from research.graph.batch import GraphBatch
 from research.graph.encodings import random_sign_flip
 from research.nn.dense import dense
 
-PE_KINDS = ("none", "lap", "rwse")
-PE_FIELDS = {"lap": "lap_eigvec", "rwse": "rwse"}  # GraphBatch field read by each PE
+PE_KINDS = ("none", "lap", "lap_sym", "rwse")
+PE_FIELDS = {"lap": "lap_eigvec", "lap_sym": "lap_sym_eigvec", "rwse": "rwse"}  # GraphBatch field read by each PE
 READOUTS = ("mean", "sum", "max", "none")
 
 
@@ -33,15 +39,16 @@ def _mask_nodes(h: jax.Array, node_mask: jax.Array) -> jax.Array:
 class LapPEEncoder(nnx.Module):
   """Linear embedding of Laplacian eigenvectors with a random sign flip in training."""
 
-  def __init__(self, pe_dim: int, hidden_dim: int, *, rngs: nnx.Rngs):
+  def __init__(self, pe_dim: int, hidden_dim: int, *, field: str = "lap_eigvec", rngs: nnx.Rngs):
     self.pe_dim = pe_dim
+    self.field = field  # the GraphBatch field it reads, named in errors
     self.proj = dense(pe_dim, hidden_dim, axes=(None, "embed"), rngs=rngs)
     self.deterministic = False  # model.eval() sets True: no sign flip
     self.rngs = rngs["dropout"].fork()
 
   def __call__(self, eigvec: jax.Array) -> jax.Array:
     """[B, N, K >= pe_dim] -> [B, N, hidden]; only the first pe_dim columns are used."""
-    eigvec = _take_channels(eigvec, self.pe_dim, "lap_eigvec")
+    eigvec = _take_channels(eigvec, self.pe_dim, self.field)
     if not self.deterministic:
       eigvec = random_sign_flip(self.rngs(), eigvec)
     return self.proj(eigvec)
@@ -84,8 +91,12 @@ class NodeEncoder(nnx.Module):
       raise ValueError(f"pe={pe!r} needs pe_dim > 0 (the number of PE channels); got {pe_dim}.")
     self.feature = dense(node_in_dim, hidden_dim, axes=(None, "embed"), rngs=rngs) if node_in_dim > 0 else None
     self.constant = nnx.Param(_normal_init(rngs, hidden_dim)) if node_in_dim == 0 and pe == "none" else None
-    encoders = {"lap": LapPEEncoder, "rwse": RWSEEncoder}
-    self.pe_encoder = encoders[pe](pe_dim, hidden_dim, rngs=rngs) if pe in encoders else None
+    if pe in ("lap", "lap_sym"):
+      self.pe_encoder = LapPEEncoder(pe_dim, hidden_dim, field=PE_FIELDS[pe], rngs=rngs)
+    elif pe == "rwse":
+      self.pe_encoder = RWSEEncoder(pe_dim, hidden_dim, rngs=rngs)
+    else:
+      self.pe_encoder = None
     self.pe = pe
 
   def __call__(self, graph: GraphBatch) -> jax.Array:
