@@ -5,6 +5,7 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 from flax import nnx
 
@@ -16,7 +17,8 @@ from research.models.graph.heads import GraphGymMLPHead
 nnx.use_eager_sharding(False)  # partitioned params outside a mesh
 
 # Node-level GatedGCN + Transformer with LapPE (PATTERN-style), and graph-level
-# GINE + Transformer on categorical features with RWSE (ZINC-style).
+# GINE + Transformer on categorical features with RWSE (ZINC-style); the
+# ablations without one branch, and GatedGCN + Performer.
 CONFIGS = {
     "node_gatedgcn_lap": dict(
         out_dim=2, node_in_dim=F, edge_in_dim=FE, local_model="gated_gcn", pe="lap_deepset", pe_dim=4, pe_channels=K,
@@ -28,6 +30,9 @@ CONFIGS = {
     ),
     "node_transformer_only": dict(out_dim=2, node_in_dim=F, local_model="none", head="node"),
     "node_mpnn_only": dict(out_dim=2, node_in_dim=F, edge_in_dim=FE, global_model="none", head="node"),
+    "node_gatedgcn_performer": dict(
+        out_dim=2, node_in_dim=F, edge_in_dim=FE, local_model="gated_gcn", global_model="performer", head="node",
+    ),
 }
 
 
@@ -103,6 +108,27 @@ def test_train_step_finite_stochastic_and_reseedable():
   assert losses[2] != pytest.approx(losses[0], rel=1e-3)  # dropout, attention dropout and sign flips are live
   model.eval()
   np.testing.assert_array_equal(model(batch), model(batch))
+
+
+def test_performer_trains_its_weights_and_keeps_its_random_features():
+  model = _model("node_gatedgcn_performer", dropout=0.2, attn_dropout=0.5, num_layers=1)
+  attention = model.layers[0].attention
+  assert attention.projection.get_value().shape == (266, 64)  # performer-pytorch: 64-dim heads, int(64 ln 64)
+  optimizer = nnx.Optimizer(model, optax.adam(1e-2), wrt=nnx.Param)
+  batch = pad_batch(graphs(7))
+
+  @nnx.jit
+  def step(model, optimizer, batch):
+    loss, grads = nnx.value_and_grad(lambda m: jnp.mean(m(batch) ** 2))(model)
+    optimizer.update(model, grads)
+    return loss, grads
+
+  query, projection = np.asarray(attention.query.kernel[...]), np.asarray(attention.projection[...])
+  loss, grads = step(model, optimizer, batch)
+  assert np.isfinite(loss) and all(np.all(np.isfinite(g)) for g in jax.tree.leaves(grads))
+  assert np.any(np.asarray(grads["layers"][0]["attention"]["query"]["kernel"][...]) != 0)
+  assert not np.allclose(attention.query.kernel[...], query)
+  np.testing.assert_array_equal(attention.projection[...], projection)
 
 
 def test_lappe_ignores_frequencies_a_graph_does_not_have():

@@ -9,12 +9,17 @@ One GPS layer on node states X^l [B, N, D] and edge states E^l [S, E, D] (edges 
       X_M = Norm(X^l + Dropout(MPNN(X^l)))     (GatedGCN: its own residual)
   X_T^{l+1} = GlobalAttn^l(X^l)                                  (Eq. 3, global)
       X_T = Norm(X^l + Dropout(O MHA(X^l)))    (attention weights dropped with attn_dropout)
+      X_T = Norm(X^l + Dropout(Performer(X^l)))  (its output dropped with attn_dropout)
   X^{l+1} = MLP^l(X_M^{l+1} + X_T^{l+1})                         (Eq. 4)
       X = Norm(X + Dropout(W_2 Dropout(ReLU(W_1 X))))   (FFN width 2D)
 Norm is BatchNorm (masked to real nodes) or LayerNorm. Global attention is
 full multi-head softmax attention over the real nodes of each graph (the
 "Transformer" of the paper), through research.nn's shared attention with a
-key mask; "none" gives the MPNN-only ablation. Local MPNNs: GatedGCN
+key mask; "performer" is the paper's linear-time alternative, FAVOR+
+(research/nn/performer.py) configured as GraphGPS builds it
+(`performer_pytorch.SelfAttention(dim, heads, dropout=attn_dropout)`: 64-dim
+heads whatever dim / heads is, 266 fixed random features, output projection
+inside); "none" gives the MPNN-only ablation. Local MPNNs: GatedGCN
 (Bresson & Laurent) or GINE (Hu et al.); "none" gives the Transformer-only
 ablation.
 
@@ -38,9 +43,10 @@ from research.nn.attention import MultiHeadAttention
 from research.nn.dense import dense
 from research.nn.mlp import MLP
 from research.nn.norm import Norm
+from research.nn.performer import PerformerSelfAttention
 
 LOCAL_MODELS = ("gated_gcn", "gine", "none")
-GLOBAL_MODELS = ("transformer", "none")
+GLOBAL_MODELS = ("transformer", "performer", "none")
 
 
 class GPSLayer(nnx.Module):
@@ -81,6 +87,10 @@ class GPSLayer(nnx.Module):
       self.attention = MultiHeadAttention(dim, num_heads, weights_dropout=attn_dropout, torch_mha_init=True, rngs=rngs)
       self.out_proj = dense(dim, dim, axes=("heads", "embed"), zero_bias=True, rngs=rngs)
       self.norm_attn = norm()
+    elif global_model == "performer":
+      self.attention = PerformerSelfAttention(dim, num_heads, dropout=attn_dropout, rngs=rngs)
+      self.out_proj = None  # the Performer ends with its own output projection
+      self.norm_attn = norm()
     else:
       self.attention = None
     self.ffn = MLP(dim, [2 * dim], dim, dropout=dropout, rngs=rngs)
@@ -98,7 +108,10 @@ class GPSLayer(nnx.Module):
       h_local = h + self.dropout(self.local(h, e, graph))
       branches.append(self.norm_local(h_local, mask))
     if self.attention is not None:
-      h_attn = h + self.dropout(self.out_proj(self.attention(h, mask=mask)))  # [B, N, D]
+      h_attn = self.attention(h, mask=mask)
+      if self.out_proj is not None:
+        h_attn = self.out_proj(h_attn)  # [B, N, D]
+      h_attn = h + self.dropout(h_attn)
       branches.append(self.norm_attn(h_attn, mask))
     h = sum(branches)
     h = self.norm_ffn(h + self.dropout(self.ffn(h)), mask)
