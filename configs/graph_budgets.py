@@ -37,10 +37,22 @@ def pack_edge_budget(edges: EdgeCounts, graphs_per_pack: int) -> int:
   return min(-(-int(statistical) // 1024) * 1024, graphs_per_pack * edges.max)
 
 
-def set_sbm_budgets(data: ml_collections.ConfigDict, name: str, graphs_per_pack: int) -> None:
-  """Fills data.max_nodes, graphs_per_pack, max_edges and eval_max_edges for PATTERN or CLUSTER."""
+def sbm_expander_budget(expander_degree: int, graphs_per_pack: int) -> int:
+  """Expander edge slots of a pack: 2 d n per graph (n > 10), at most 2 d * 204; always fits."""
+  return graphs_per_pack * 2 * expander_degree * SBM_MAX_NODES
+
+
+def set_sbm_budgets(
+    data: ml_collections.ConfigDict, name: str, graphs_per_pack: int, expander_degree: int = 0
+) -> None:
+  """Fills data.max_nodes, graphs_per_pack, max_edges and eval_max_edges for PATTERN or CLUSTER.
+
+  A nonzero `expander_degree` (permutations per graph) also fills data.max_expander_edges.
+  """
   edges = SBM_EDGES[name]
   data.max_nodes = SBM_MAX_NODES
   data.graphs_per_pack = graphs_per_pack  # a divisor of each device's share of the batch
   data.max_edges = pack_edge_budget(edges, graphs_per_pack)
   data.eval_max_edges = graphs_per_pack * edges.max
+  if expander_degree:
+    data.max_expander_edges = sbm_expander_budget(expander_degree, graphs_per_pack)

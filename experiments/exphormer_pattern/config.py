@@ -39,11 +39,6 @@ PAPER_SEEDS = tuple(range(10))
 EXPANDER_DEGREE = sbm.EXPANDER_DEGREES["pattern"]  # 7 = prep.exp_deg; the records hold these edges
 
 
-def expander_budget(graphs_per_pack: int) -> int:
-  """Expander edge slots of a pack: 2 d n per graph (n > 10), at most 2 d * 204; always fits."""
-  return graphs_per_pack * 2 * EXPANDER_DEGREE * graph_budgets.SBM_MAX_NODES
-
-
 def model_config(smoke: bool) -> ml_collections.ConfigDict:
   return ml_collections.ConfigDict(dict(
       name="exphormer", hidden_dim=16 if smoke else 40, num_layers=2 if smoke else 4, num_heads=4, out_dim=1,
@@ -61,13 +56,12 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
       batch_size=32, learning_rate=2e-4, weight_decay=2e-5, epochs=a["epochs"], warmup_epochs=a["warmup_epochs"],
       seed=a["seed"], workdir=f"runs/exphormer_pattern/seed{a['seed']}",
   )
-  graph_budgets.set_sbm_budgets(c.data, "pattern", a["graphs_per_pack"])
-  c.data.max_expander_edges = expander_budget(a["graphs_per_pack"])
+  graph_budgets.set_sbm_budgets(c.data, "pattern", a["graphs_per_pack"], EXPANDER_DEGREE)
   if a["smoke"]:
-    c.data.variant = "tiny"
-    graph_budgets.set_sbm_budgets(c.data, "pattern", 4)
-    c.data.max_expander_edges = expander_budget(4)
-    graphgps.make_smoke(c, batch_size=8, total_steps=6, workdir="runs/exphormer_pattern/smoke")
+    graphgps.make_sbm_smoke(
+        c, graphs_per_pack=4, batch_size=8, total_steps=6, workdir="runs/exphormer_pattern/smoke",
+        expander_degree=EXPANDER_DEGREE,
+    )
   return c
 
 

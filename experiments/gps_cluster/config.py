@@ -46,9 +46,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   )
   graph_budgets.set_sbm_budgets(c.data, "cluster", a["graphs_per_pack"])
   if a["smoke"]:
-    c.data.variant = "tiny"
-    graph_budgets.set_sbm_budgets(c.data, "cluster", 4)
-    graphgps.make_smoke(c, batch_size=8, total_steps=6, workdir="runs/gps_cluster/smoke")
+    graphgps.make_sbm_smoke(c, graphs_per_pack=4, batch_size=8, total_steps=6, workdir="runs/gps_cluster/smoke")
   return c
 
 

@@ -62,9 +62,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   )
   graph_budgets.set_sbm_budgets(c.data, "pattern", a["graphs_per_pack"])  # 32: the whole batch on one device
   if a["smoke"]:
-    c.data.variant = "tiny"
-    graph_budgets.set_sbm_budgets(c.data, "pattern", 4)
-    graphgps.make_smoke(c, batch_size=8, total_steps=8, workdir="runs/gps_pattern/smoke")
+    graphgps.make_sbm_smoke(c, graphs_per_pack=4, batch_size=8, total_steps=8, workdir="runs/gps_pattern/smoke")
   return c
 
 

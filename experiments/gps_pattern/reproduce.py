@@ -18,7 +18,7 @@ from experiments.gps_pattern import config as gps_config
 from research.analysis import reproduction
 from research.train import train_or_load
 
-SCHEDULE = reproduction.Schedule(epochs=100, warmup_epochs=5, quick_epochs=12, quick_warmup_epochs=1)
+SCHEDULE = reproduction.Schedule(epochs=100, warmup_epochs=5, quick_epochs=8, quick_warmup_epochs=0)
 
 
 def main(argv: Sequence[str] | None = None) -> str:

@@ -45,9 +45,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   )
   graph_budgets.set_sbm_budgets(c.data, "pattern", a["graphs_per_pack"])
   if a["smoke"]:
-    c.data.variant = "tiny"
-    graph_budgets.set_sbm_budgets(c.data, "pattern", 2)
-    graphgps.make_smoke(c, batch_size=4, total_steps=4, workdir="runs/grit_pattern/smoke")
+    graphgps.make_sbm_smoke(c, graphs_per_pack=2, batch_size=4, total_steps=4, workdir="runs/grit_pattern/smoke")
   return c
 
 

@@ -77,9 +77,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   c.diagnostics.every_steps = 100
   c.workdir = f"runs/gt_pattern/seed{a['seed']}"
   if a["smoke"]:
-    c.data.variant = "tiny"
-    graph_budgets.set_sbm_budgets(c.data, "pattern", 4)
-    graphgps.make_smoke(c, batch_size=8, total_steps=6, workdir="runs/gt_pattern/smoke")
+    graphgps.make_sbm_smoke(c, graphs_per_pack=4, batch_size=8, total_steps=6, workdir="runs/gt_pattern/smoke")
   return c
 
 

@@ -5,21 +5,14 @@ from __future__ import annotations
 import json
 import math
 
-import jax
-from flax import nnx
-
+from experiment_helpers import full_parameter_count, train_smoke
 from experiments.exphormer_cluster import config as experiment_config
 from experiments.exphormer_cluster import reproduce
-from research import models
 from research.analysis import reproduction
-from research.train import train_and_evaluate
 
 
 def test_smoke_config_trains_end_to_end(tmp_path):
-  config = experiment_config.get_config("smoke")
-  config.data.data_dir = str(tmp_path / "tfds")
-  final = train_and_evaluate(config, str(tmp_path / "run"))
-  assert final["step"] == config.total_steps
+  final = train_smoke("exphormer_cluster", tmp_path)
   for split in ("validation", "test"):
     assert 0.0 <= final["final"][f"{split}/accuracy_sbm"] <= 1.0
     assert math.isfinite(final["final"][f"{split}/loss"])
@@ -27,17 +20,9 @@ def test_smoke_config_trains_end_to_end(tmp_path):
 
 
 def test_full_config_has_the_official_parameter_count():
-  nnx.use_eager_sharding(False)
   config = experiment_config.get_config()
-  kwargs = {k: v for k, v in config.model.items() if k != "name"}
-
-  def count(layers: int) -> int:
-    layer_kwargs = kwargs | dict(num_layers=layers)
-    model = nnx.eval_shape(lambda: models.build_model(config.model.name, rngs=nnx.Rngs(0), **layer_kwargs))
-    return sum(x.size for x in jax.tree.leaves(nnx.state(model, nnx.Param)))
-
   # The 20 layers are identical: count(20) = count(1) + 19 (count(2) - count(1)); tracing 20 is slow on a busy CPU.
-  one, two = count(1), count(2)
+  one, two = (full_parameter_count("exphormer_cluster", num_layers=layers) for layers in (1, 2))
   assert one + (config.model.num_layers - 1) * (two - one) == 282_970  # recount of the official code
 
 

@@ -5,21 +5,13 @@ from __future__ import annotations
 import json
 import math
 
-import jax
-from flax import nnx
-
-from experiments.gps_pattern import config as gps_config
+from experiment_helpers import full_parameter_count, train_smoke
 from experiments.gps_pattern import reproduce
-from research import models
 from research.analysis import reproduction
-from research.train import train_and_evaluate
 
 
 def test_smoke_config_trains_end_to_end(tmp_path):
-  config = gps_config.get_config("smoke")
-  config.data.data_dir = str(tmp_path / "tfds")
-  final = train_and_evaluate(config, str(tmp_path / "run"))
-  assert final["step"] == config.total_steps
+  final = train_smoke("gps_pattern", tmp_path)
   for split in ("validation", "test"):
     assert 0.0 <= final["final"][f"{split}/accuracy_sbm"] <= 1.0
     assert math.isfinite(final["final"][f"{split}/loss"])
@@ -28,10 +20,7 @@ def test_smoke_config_trains_end_to_end(tmp_path):
 
 
 def test_full_config_has_the_papers_parameter_count():
-  nnx.use_eager_sharding(False)
-  kwargs = {k: v for k, v in gps_config.model_config(smoke=False).items() if k != "name"}
-  model = nnx.eval_shape(lambda: models.build_model("gps", rngs=nnx.Rngs(0), **kwargs))
-  assert sum(x.size for x in jax.tree.leaves(nnx.state(model, nnx.Param))) == 337_201
+  assert full_parameter_count("gps_pattern") == 337_201
 
 
 def test_paper_number_is_transcribed():

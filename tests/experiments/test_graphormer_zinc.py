@@ -3,38 +3,24 @@
 from __future__ import annotations
 
 import math
-import os
 
-import jax
-from flax import nnx
-
+from experiment_helpers import full_parameter_count, train_smoke
 from experiments.graphormer_zinc import config as graphormer_config
 from experiments.graphormer_zinc import reproduce
-from research import models
 from research.analysis import reproduction
 from research.data import zinc
-from research.train import train_and_evaluate
 
-FIXTURE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "fixtures", "zinc")
 PAPER = 489_300  # Graphormer-Slim, "489.3K" in the official README's ZINC table
 
 
 def test_smoke_config_trains_end_to_end_on_the_fixture(tmp_path):
-  config = graphormer_config.get_config("smoke")
-  config.data.data_dir = str(tmp_path / "tfds")
-  config.data.manual_dir = FIXTURE
-  final = train_and_evaluate(config, str(tmp_path / "run"))
-  assert final["step"] == config.total_steps
+  final = train_smoke("graphormer_zinc", tmp_path)
   for split in ("validation", "test"):
     assert math.isfinite(final["final"][f"{split}/mae"]) and final["final"][f"{split}/mae"] >= 0
 
 
 def test_full_config_has_the_papers_parameter_count():
-  nnx.use_eager_sharding(False)
-  config = graphormer_config.get_config()
-  kwargs = {k: v for k, v in config.model.items() if k != "name"}
-  model = nnx.eval_shape(lambda: models.build_model("graphormer", rngs=nnx.Rngs(0), **kwargs))
-  count = sum(x.size for x in jax.tree.leaves(nnx.state(model, nnx.Param)))
+  count = full_parameter_count("graphormer_zinc")
   print(f"Graphormer-Slim ZINC: {count:,} parameters; paper 489.3K")
   assert count == 489_481  # the v1.0 model.py recount
   assert abs(count - PAPER) <= 0.05 * PAPER

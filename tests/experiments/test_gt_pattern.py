@@ -5,24 +5,17 @@ from __future__ import annotations
 import json
 import math
 
-import jax
-from flax import nnx
-
+from experiment_helpers import full_parameter_count, train_smoke
 from experiments.gt_pattern import config as experiment_config
 from experiments.gt_pattern import reproduce
-from research import models
 from research.analysis import reproduction
-from research.train import train_and_evaluate
 
 OFFICIAL_PARAMS = 522_982  # recount of the official code (papers/gt.yaml)
 OUR_PARAMS = 523_062  # + 80: a Linear with bias on the one-hot feature instead of nn.Embedding(3, 80)
 
 
 def test_smoke_config_trains_end_to_end(tmp_path):
-  config = experiment_config.get_config("smoke")
-  config.data.data_dir = str(tmp_path / "tfds")
-  final = train_and_evaluate(config, str(tmp_path / "run"))
-  assert final["step"] == config.total_steps
+  final = train_smoke("gt_pattern", tmp_path)
   for split in ("validation", "test"):
     assert 0.0 <= final["final"][f"{split}/accuracy_sbm"] <= 1.0
     assert math.isfinite(final["final"][f"{split}/loss"])
@@ -32,11 +25,7 @@ def test_smoke_config_trains_end_to_end(tmp_path):
 
 
 def test_full_config_has_the_official_parameter_count():
-  nnx.use_eager_sharding(False)
-  config = experiment_config.get_config()
-  kwargs = {k: v for k, v in config.model.items() if k != "name"}
-  model = nnx.eval_shape(lambda: models.build_model(config.model.name, rngs=nnx.Rngs(0), **kwargs))
-  count = sum(x.size for x in jax.tree.leaves(nnx.state(model, nnx.Param)))
+  count = full_parameter_count("gt_pattern")
   assert count == OUR_PARAMS
   assert abs(count - OFFICIAL_PARAMS) / OFFICIAL_PARAMS < 0.05
 

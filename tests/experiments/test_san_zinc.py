@@ -3,37 +3,23 @@
 from __future__ import annotations
 
 import math
-import os
 
-import jax
-from flax import nnx
-
+from experiment_helpers import full_parameter_count, train_smoke
 from experiments.san_zinc import config as san_config
 from experiments.san_zinc import reproduce
-from research import models
 from research.analysis import reproduction
-from research.train import train_and_evaluate
 
-FIXTURE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "fixtures", "zinc")
 RECOUNT = 454_753  # the official SAN_NodeLPE with configs/ZINC/optimized, counted by hand (papers/san.yaml)
 
 
 def test_smoke_config_trains_end_to_end_on_the_fixture(tmp_path):
-  config = san_config.get_config("smoke")
-  config.data.data_dir = str(tmp_path / "tfds")
-  config.data.manual_dir = FIXTURE
-  final = train_and_evaluate(config, str(tmp_path / "run"))
-  assert final["step"] == config.total_steps
+  final = train_smoke("san_zinc", tmp_path)
   for split in ("validation", "test"):
     assert math.isfinite(final["final"][f"{split}/mae"]) and final["final"][f"{split}/mae"] >= 0
 
 
 def test_full_config_has_the_papers_parameter_count():
-  nnx.use_eager_sharding(False)
-  config = san_config.get_config()
-  kwargs = {k: v for k, v in config.model.items() if k != "name"}
-  model = nnx.eval_shape(lambda: models.build_model("san", rngs=nnx.Rngs(0), **kwargs))
-  count = sum(x.size for x in jax.tree.leaves(nnx.state(model, nnx.Param)))
+  count = full_parameter_count("san_zinc")
   print(f"SAN ZINC: {count:,} parameters; recount of the official code {RECOUNT:,}")
   assert abs(count - RECOUNT) <= 0.05 * RECOUNT
 
