@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
 
 from experiments.benchmarking_gnns_csl import config as csl_config
 from research.analysis import reproduction
+from helpers import REPO
 from research.train import train_or_load
 
 
@@ -52,3 +60,44 @@ def test_seeds_main_runs_the_quick_protocol_from_the_command_line(tmp_path):
   final = json.loads((tmp_path / "out" / "runs" / "seed7" / "final.json").read_text())
   assert json.loads((tmp_path / "out" / "results.json").read_text())["rows"][0]["measured_mean"] == (
       final["best"]["test/accuracy_sbm"])
+
+
+def _alive(pid: int) -> bool:
+  """Running or sleeping; a zombie (exited, not yet reaped) counts as gone."""
+  try:
+    with open(f"/proc/{pid}/stat") as f:
+      return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+  except FileNotFoundError:
+    return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux-only")
+def test_a_worker_exits_when_its_parent_dies(tmp_path):
+  pid_file = tmp_path / "worker.pid"
+  script = (
+      "import sys\n"
+      "from research.analysis import reproduction\n"
+      "import sleeping_worker\n"
+      f"list(reproduction.run_in_workers(sleeping_worker.sleep_until_sigterm, [({str(pid_file)!r},)], 1))\n"
+  )
+  env = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO, os.path.dirname(os.path.abspath(__file__))]))
+  parent = subprocess.Popen([sys.executable, "-c", script], env=env, cwd=REPO)
+  worker = None
+  try:
+    deadline = time.monotonic() + 60
+    while not pid_file.exists() or not pid_file.read_text():
+      assert time.monotonic() < deadline, "the worker never started"
+      assert parent.poll() is None, f"the parent exited with {parent.returncode} before the worker started"
+      time.sleep(0.1)
+    worker = int(pid_file.read_text())
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 30
+    while _alive(worker) and time.monotonic() < deadline:
+      time.sleep(0.2)
+    assert not _alive(worker), f"worker {worker} outlived its parent by 30 s"
+  finally:
+    if parent.poll() is None:
+      parent.kill()
+    if worker is not None and _alive(worker):
+      os.kill(worker, signal.SIGKILL)
