@@ -32,8 +32,8 @@ def model_config(smoke: bool) -> ml_collections.ConfigDict:
   return ml_collections.ConfigDict(dict(
       name="gps", hidden_dim=16 if smoke else 48, num_layers=2 if smoke else 16, num_heads=8 if not smoke else 4,
       out_dim=6, node_in_dim=7, edge_in_dim=0, local_model="gated_gcn", global_model="transformer",
-      pe="lap_deepset", pe_dim=4 if smoke else 16, pe_channels=10, pe_layers=2, dropout=0.1, attn_dropout=0.5,
-      batch_norm=True, layer_norm=False, head="node", head_layers=3,
+      pe="lap_deepset", pe_dim=4 if smoke else 16, pe_channels=10, pe_layers=2, pe_heads=4, dropout=0.1,
+      attn_dropout=0.5, batch_norm=True, layer_norm=False, head="node", head_layers=3,
   ))
 
 

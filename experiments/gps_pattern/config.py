@@ -44,6 +44,7 @@ def model_config(smoke: bool) -> ml_collections.ConfigDict:
   c.pe_dim = 4 if smoke else 16
   c.pe_channels = 16  # max_freqs
   c.pe_layers = 2
+  c.pe_heads = 4  # posenc_LapPE.n_heads: read only by pe="lap_transformer"
   c.dropout = 0.0
   c.attn_dropout = 0.5
   c.batch_norm = True

@@ -18,11 +18,16 @@ nnx.use_eager_sharding(False)  # partitioned params outside a mesh
 
 # Node-level GatedGCN + Transformer with LapPE (PATTERN-style), and graph-level
 # GINE + Transformer on categorical features with RWSE (ZINC-style); the
-# ablations without one branch, and GatedGCN + Performer.
+# ablations without one branch, GatedGCN + Performer, and LapPE through its
+# Transformer encoder.
 CONFIGS = {
     "node_gatedgcn_lap": dict(
         out_dim=2, node_in_dim=F, edge_in_dim=FE, local_model="gated_gcn", pe="lap_deepset", pe_dim=4, pe_channels=K,
         head="node",
+    ),
+    "node_gatedgcn_lap_transformer": dict(
+        out_dim=2, node_in_dim=F, edge_in_dim=FE, local_model="gated_gcn", pe="lap_transformer", pe_dim=4,
+        pe_channels=K, pe_heads=2, head="node",
     ),
     "graph_gine_rwse": dict(
         out_dim=1, node_vocab=NODE_VOCAB, edge_vocab=EDGE_VOCAB, local_model="gine", pe="rwse", pe_dim=4,
@@ -83,8 +88,10 @@ def test_permutation_symmetry(config):
 @pytest.mark.parametrize("train", [False, True])
 @pytest.mark.parametrize("config", sorted(CONFIGS))
 def test_extra_padding_changes_nothing(config, train):
-  # Train mode checks that padding stays out of BatchNorm statistics and attention.
-  model = _model(config, pe="rwse", pe_channels=R) if config == "node_gatedgcn_lap" and train else _model(config)
+  # Train mode checks that padding stays out of BatchNorm statistics and attention. The LapPE's random sign
+  # flips (and its Transformer's dropout) depend on the batch size, so train mode swaps it for RWSE.
+  lappe = CONFIGS[config].get("pe", "").startswith("lap_")
+  model = _model(config, pe="rwse", pe_channels=R) if lappe and train else _model(config)
   model.train() if train else model.eval()
   records = _graphs_for(config, 2)
   out = model(pad_batch(records))
@@ -155,6 +162,25 @@ def test_lappe_deepset_is_a_sum_over_frequencies_of_a_shared_mlp():
       @ np.asarray(encoder.phi[1].kernel[...]) + np.asarray(encoder.phi[1].bias[...]), 0)
   reference = sum(phi(np.stack([vec[:, j], np.full(6, val[j])], axis=-1)) for j in range(K))
   np.testing.assert_allclose(out, reference, rtol=1e-5, atol=1e-6)
+
+
+def test_lappe_transformer_reads_the_stored_eigenvectors_and_counts_as_graphgps():
+  # GraphGPS's "posenc_LapPE.model: Transformer": SAN's LPE on the tokens (u_j[i], lambda_j) as stored (no row
+  # normalisation), a 6-node graph having all K frequencies.
+  model = _model("node_gatedgcn_lap_transformer")
+  encoder = model.node_encoder.pe
+  encoder.eval()
+  records = graphs(5, sizes=(6, 3))
+  out = np.asarray(encoder(pad_batch(records)))[0, :6]
+  vec, val = records[0]["lap_eigvec"], records[0]["lap_eigval"]
+  tokens = np.stack([vec, np.broadcast_to(val, vec.shape)], axis=-1)  # [6 nodes, K, 2]
+  alone = encoder.encode(jnp.asarray(tokens), jnp.ones((6, K), bool))
+  np.testing.assert_allclose(out, alone, rtol=1e-5, atol=1e-6)
+  # torch.nn.TransformerEncoderLayer(d_model=p, nhead, batch_first=True) per layer: in/out projections 4p^2 + 4p,
+  # FFN p*2048 + 2048 + 2048*p + p, two LayerNorms 4p; plus linear_A(2, p).
+  p, layers = 4, 2  # pe_dim of the config, the default pe_layers
+  expected = 3 * p + layers * (4 * p * p + 4 * p + 2 * 2048 * p + 2048 + p + 4 * p)
+  assert _num_params(encoder) == expected
 
 
 def test_graphgym_head_normalises_hidden_layers():

@@ -11,7 +11,8 @@ from flax import nnx
 
 from graph_helpers import EDGE_VOCAB, FE, NODE_VOCAB, SIZES, F, empty_graph, graphs, pad_batch, permute
 from research.graph.encodings import laplacian_pe
-from research.models.graph.san import SAN, LearnedLPE, san_pairs
+from research.models.graph.gps_encoders import LearnedLPE
+from research.models.graph.san import SAN, san_pairs
 
 nnx.use_eager_sharding(False)  # partitioned params outside a mesh
 
@@ -213,7 +214,8 @@ def test_attention_matches_the_official_formula(full_graph, gamma):
 
 
 def test_lpe_ignores_missing_frequencies_and_normalises_rows():
-  encoder = LearnedLPE(M, 8, num_layers=1, num_heads=2, ffn_dim=16, dropout=0.0, rngs=nnx.Rngs(0))
+  encoder = LearnedLPE(M, 8, num_layers=1, num_heads=2, ffn_dim=16, dropout=0.0, normalize_rows=True,
+                       rngs=nnx.Rngs(0))
   records = _records(4, sizes=(3, 6))
   apply = nnx.jit(lambda e, g: e(g))
   clean = np.asarray(apply(encoder, pad_batch(records)))
@@ -240,7 +242,8 @@ def test_lpe_reads_the_eigenpair_fields_it_is_told():
   moved = [dict(r, lap_sym_eigvec=r["lap_eigvec"], lap_sym_eigval=r["lap_eigval"],
                 lap_eigvec=np.full_like(r["lap_eigvec"], 3.0), lap_eigval=np.full_like(r["lap_eigval"], 5.0))
            for r in records]
-  build = lambda **kw: LearnedLPE(M, 8, num_layers=1, num_heads=2, ffn_dim=16, dropout=0.0, rngs=nnx.Rngs(0), **kw)
+  build = lambda **kw: LearnedLPE(M, 8, num_layers=1, num_heads=2, ffn_dim=16, dropout=0.0, normalize_rows=True,
+                                  rngs=nnx.Rngs(0), **kw)
   apply = nnx.jit(lambda e, g: e(g))
   expected = apply(build(), pad_batch(records))
   np.testing.assert_array_equal(apply(build(eigenpairs="lap_sym"), pad_batch(moved)), expected)
@@ -277,5 +280,5 @@ def test_bad_configurations_and_batches_are_refused():
   with pytest.raises(ValueError, match="lpe_eigenpairs='eig' names no eigenpair fields"):
     _model("node_float", lpe_eigenpairs="eig")
   model = _model("node_float", lpe_frequencies=M + 1)
-  with pytest.raises(ValueError, match=f"lpe_frequencies={M + 1}"):
+  with pytest.raises(ValueError, match=f"reads {M + 1} eigenpairs from graph.lap_eigvec"):
     model(pad_batch(_records(0)))

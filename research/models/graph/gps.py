@@ -142,6 +142,7 @@ class GPS(nnx.Module):
       pe_dim: int = 0,
       pe_channels: int = 0,
       pe_layers: int = 2,
+      pe_heads: int = 4,
       dropout: float = 0.0,
       attn_dropout: float = 0.0,
       batch_norm: bool = True,
@@ -159,6 +160,7 @@ class GPS(nnx.Module):
         pe_dim=pe_dim,
         pe_channels=pe_channels,
         pe_layers=pe_layers,
+        pe_heads=pe_heads,
         rngs=rngs,
     )
     self.edge_encoder = GPSEdgeEncoder(hidden_dim, edge_in_dim=edge_in_dim, edge_vocab=edge_vocab, rngs=rngs)

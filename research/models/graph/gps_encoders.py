@@ -11,6 +11,11 @@ concatenation of its feature embedding and a positional/structural encoding:
 - LapPE through a DeepSet (`LapPEDeepSet`): each frequency j of node i gives a
   token (u_j[i], lambda_j); a shared MLP phi embeds every token and the tokens
   are summed: PE_i = sum_j phi(u_j[i], lambda_j).
+- LapPE through a Transformer (`LearnedLPE`, "posenc_LapPE.model: Transformer",
+  SAN's learned LPE): the same tokens, embedded by Linear(2, pe_dim), pass
+  through `pe_layers` post-norm Transformer encoder layers over the frequency
+  axis (torch.nn.TransformerEncoderLayer with its defaults: `pe_heads` heads,
+  FFN width 2048, dropout 0.1), missing frequencies key-masked, then summed.
 - RWSE through a linear "kernel" encoder (`RWSELinear`): BatchNorm over the
   raw random-walk probabilities, then a Linear map to pe_dim.
 Edges without features ("DummyEdge") share one learned vector.
@@ -24,10 +29,14 @@ from flax import nnx
 
 from research.graph.batch import GraphBatch
 from research.graph.encodings import random_sign_flip
+from research.nn.attention import MultiHeadAttention
 from research.nn.dense import dense
+from research.nn.mlp import MLP
 from research.nn.norm import Norm
 
-PE_KINDS = ("none", "lap_deepset", "rwse")
+PE_KINDS = ("none", "lap_deepset", "lap_transformer", "rwse")
+LPE_EIGENPAIRS = ("lap", "lap_sym")  # graph.<name>_eigvec / <name>_eigval
+ROW_NORM_EPS = 1e-12  # SAN's `F.normalize(EigVecs, p=2, dim=1, eps=1e-12)`
 
 
 class FeatureEmbedding(nnx.Module):
@@ -106,6 +115,105 @@ class LapPEDeepSet(nnx.Module):
     return jnp.sum(jnp.where(exists, tokens, 0.0), axis=2)  # [B, N, p]
 
 
+class LPEEncoderLayer(nnx.Module):
+  """torch.nn.TransformerEncoderLayer (post-norm, ReLU): x = LN(x + Drop(MHA(x))); x = LN(x + Drop(FFN(x)))."""
+
+  def __init__(self, dim: int, num_heads: int, *, ffn_dim: int, dropout: float, rngs: nnx.Rngs):
+    # torch.nn.MultiheadAttention: xavier in-projection, zero biases, attention-weight dropout.
+    self.attention = MultiHeadAttention(dim, num_heads, weights_dropout=dropout, torch_mha_init=True, rngs=rngs)
+    self.out_proj = dense(dim, dim, axes=("heads", "embed"), zero_bias=True, rngs=rngs)
+    self.norm1 = Norm(dim, batch_norm=False, layer_norm=True, rngs=rngs)
+    self.ffn = MLP(dim, [ffn_dim], dim, dropout=dropout, rngs=rngs)
+    self.norm2 = Norm(dim, batch_norm=False, layer_norm=True, rngs=rngs)
+    self.dropout = nnx.Dropout(dropout, rngs=rngs)
+
+  def __call__(self, x: jax.Array, mask: jax.Array) -> jax.Array:
+    """x: [T, m, k] tokens, mask: [T, m] (False = missing frequency, never a key) -> [T, m, k]."""
+    x = self.norm1(x + self.dropout(self.out_proj(self.attention(x, mask=mask))), mask)
+    return self.norm2(x + self.dropout(self.ffn(x)), mask)
+
+
+class LearnedLPE(nnx.Module):
+  """SAN's learned LPE, GraphGPS's LapPE "Transformer": a Transformer over each node's
+  m (eigenvector entry, eigenvalue) tokens, sum-pooled over the frequencies the graph has.
+
+  Reads graph.<eigenpairs>_eigvec [B, N, >= m] and <eigenpairs>_eigval
+  [B, >= m] (eigenpairs "lap" or "lap_sym") laid out as
+  `encodings.laplacian_pe(..., skip_trivial=False)` writes them: frequency j of
+  a graph exists iff j < num_nodes. `normalize_rows` scales each node's row of
+  eigenvector entries to unit norm first (SAN); GraphGPS reads the entries as
+  stored and flips their signs at random in training (`sign_flip=True`).
+  """
+
+  def __init__(
+      self,
+      num_frequencies: int,
+      dim: int,
+      *,
+      num_layers: int,
+      num_heads: int,
+      ffn_dim: int = 2048,
+      dropout: float = 0.1,
+      sign_flip: bool = False,
+      eigenpairs: str = "lap",
+      normalize_rows: bool = False,
+      rngs: nnx.Rngs,
+  ):
+    if eigenpairs not in LPE_EIGENPAIRS:
+      raise ValueError(f"lpe_eigenpairs={eigenpairs!r} names no eigenpair fields of the batch; use one of "
+                       f"{LPE_EIGENPAIRS} (graph.<name>_eigvec / <name>_eigval).")
+    if num_frequencies < 1:
+      raise ValueError(f"The learned LPE needs >= 1 eigenpairs (frequencies); got {num_frequencies}.")
+    if num_layers < 1:
+      raise ValueError(f"The learned LPE needs >= 1 Transformer layers; got {num_layers}.")
+    if dim % num_heads:
+      raise ValueError(f"The learned LPE's width {dim} is not divisible by its {num_heads} heads "
+                       "(GPS: pe_dim / pe_heads; SAN: lpe_dim / lpe_heads).")
+    self.num_frequencies = num_frequencies
+    self.eigenpairs = eigenpairs
+    self.normalize_rows = normalize_rows
+    self.linear_A = dense(2, dim, axes=(None, "embed"), rngs=rngs)
+    self.layers = nnx.List(
+        LPEEncoderLayer(dim, num_heads, ffn_dim=ffn_dim, dropout=dropout, rngs=rngs) for _ in range(num_layers)
+    )
+    self.sign_flip = sign_flip
+    self.deterministic = False  # model.eval() sets True: no sign flip
+    self.rngs = rngs["dropout"].fork() if sign_flip else None
+
+  def tokens(self, graph: GraphBatch) -> tuple[jax.Array, jax.Array]:
+    """Raw tokens (u_j[i], lambda_j) [B, N, m, 2] and which exist [B, N, m] bool."""
+    m = self.num_frequencies
+    vectors, values = (getattr(graph, f"{self.eigenpairs}_{kind}") for kind in ("eigvec", "eigval"))
+    for kind, x in (("eigvec", vectors), ("eigval", values)):
+      if x is None or x.shape[-1] < m:
+        raise ValueError(f"The learned LPE reads {m} eigenpairs from graph.{self.eigenpairs}_{kind}; "
+                         f"the batch has {None if x is None else x.shape[-1]}.")
+    exists = frequency_mask(graph.node_mask, m)[:, None, :] & graph.node_mask[:, :, None]  # [B, N, m]
+    eigvec = jnp.where(exists, vectors[..., :m].astype(jnp.float32), 0.0)  # [B, N, m]
+    if self.normalize_rows:
+      norm = jnp.sqrt(jnp.sum(eigvec**2, axis=-1, keepdims=True))  # [B, N, 1]
+      eigvec = eigvec / jnp.maximum(norm, ROW_NORM_EPS)
+    if self.sign_flip and not self.deterministic:
+      eigvec = random_sign_flip(self.rngs(), eigvec)
+    eigval = jnp.where(exists, values[:, None, :m].astype(jnp.float32), 0.0)  # [B, N, m]
+    return jnp.stack([eigvec, eigval], axis=-1), exists
+
+  def encode(self, tokens: jax.Array, exists: jax.Array) -> jax.Array:
+    """Tokens [..., m, 2] and mask [..., m] -> per-node sums over existing frequencies [..., k]."""
+    lead = tokens.shape[:-2]
+    x = self.linear_A(tokens)
+    x = x.reshape((-1,) + x.shape[-2:])  # [T, m, k]
+    mask = exists.reshape(x.shape[:2])  # [T, m]
+    for layer in self.layers:
+      x = layer(x, mask)
+    pooled = jnp.sum(jnp.where(mask[..., None], x, 0.0), axis=1)  # [T, k]
+    return pooled.reshape(lead + pooled.shape[-1:])
+
+  def __call__(self, graph: GraphBatch) -> jax.Array:
+    """-> [B, N, k], zero on padded nodes."""
+    return self.encode(*self.tokens(graph))
+
+
 class RWSELinear(nnx.Module):
   """GraphGPS's RWSE "kernel" encoder: BatchNorm over the K raw probabilities, then Linear(K, p)."""
 
@@ -138,6 +246,7 @@ class GPSNodeEncoder(nnx.Module):
       pe_dim: int = 0,
       pe_channels: int = 0,
       pe_layers: int = 2,
+      pe_heads: int = 4,
       rngs: nnx.Rngs,
   ):
     if pe not in PE_KINDS:
@@ -150,6 +259,8 @@ class GPSNodeEncoder(nnx.Module):
     self.features = FeatureEmbedding(node_in_dim, feature_dim, vocab_size=node_vocab, rngs=rngs)
     if pe == "lap_deepset":
       self.pe = LapPEDeepSet(pe_channels, pe_dim, layers=pe_layers, rngs=rngs)
+    elif pe == "lap_transformer":  # torch.nn.TransformerEncoderLayer defaults: FFN 2048, dropout 0.1
+      self.pe = LearnedLPE(pe_channels, pe_dim, num_layers=pe_layers, num_heads=pe_heads, sign_flip=True, rngs=rngs)
     elif pe == "rwse":
       self.pe = RWSELinear(pe_channels, pe_dim, rngs=rngs)
     else:

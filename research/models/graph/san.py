@@ -12,7 +12,7 @@ u_j, lambda_j are eigenpairs of L = I - D^-1/2 A D^-1/2 in ascending order,
 the trivial one kept; each node's row of eigenvector entries is scaled to
 unit norm (the official `F.normalize(EigVecs, dim=1)`). A graph of n < m nodes
 lacks frequencies n..m-1: they are key-masked and left out of the sum.
-  LPE_i = sum_{j < n} TransformerEncoder(t_i1, ..., t_im)_j      (`LearnedLPE`)
+  LPE_i = sum_{j < n} TransformerEncoder(t_i1, ..., t_im)_j      (`gps_encoders.LearnedLPE`)
 The encoder is torch.nn.TransformerEncoderLayer's post-norm layer with its
 defaults (FFN width 2048, dropout 0.1, ReLU), here over [B * N, m, k] tokens.
 Input: h_i^0 = [embed(x_i) (d - k) || LPE_i (k)].
@@ -63,18 +63,14 @@ import jax.numpy as jnp
 from flax import nnx
 
 from research.graph.batch import GraphBatch
-from research.graph.encodings import random_sign_flip
 from research.models.graph.encoders import READOUTS, readout
-from research.models.graph.gps_encoders import FeatureEmbedding, frequency_mask
+from research.models.graph.gps_encoders import FeatureEmbedding, LearnedLPE
 from research.models.graph.gt import LOGIT_CLAMP, GTOutput  # the official clamp(-5, 5) of every score
 from research.nn.attention import MultiHeadAttention, dot_product_attention
 from research.nn.dense import dense
-from research.nn.mlp import MLP, MLPReadout
-from research.nn.norm import Norm
+from research.nn.mlp import MLPReadout
 
 SOFTMAX_EPS = 1e-6  # the official `wV / (z + 1e-6)`
-LPE_EIGENPAIRS = ("lap", "lap_sym")  # graph.<name>_eigvec / <name>_eigval
-ROW_NORM_EPS = 1e-12  # the official `F.normalize(EigVecs, p=2, dim=1, eps=1e-12)`
 
 
 class SANPairs(NamedTuple):
@@ -98,96 +94,6 @@ def san_pairs(graph: GraphBatch, full_graph: bool) -> SANPairs:
   n = mask.shape[1]
   fake = mask[:, :, None] & mask[:, None, :] & ~jnp.eye(n, dtype=bool) & ~real
   return SANPairs(real, fake)
-
-
-class LPEEncoderLayer(nnx.Module):
-  """torch.nn.TransformerEncoderLayer (post-norm, ReLU): x = LN(x + Drop(MHA(x))); x = LN(x + Drop(FFN(x)))."""
-
-  def __init__(self, dim: int, num_heads: int, *, ffn_dim: int, dropout: float, rngs: nnx.Rngs):
-    # torch.nn.MultiheadAttention: xavier in-projection, zero biases, attention-weight dropout.
-    self.attention = MultiHeadAttention(dim, num_heads, weights_dropout=dropout, torch_mha_init=True, rngs=rngs)
-    self.out_proj = dense(dim, dim, axes=("heads", "embed"), zero_bias=True, rngs=rngs)
-    self.norm1 = Norm(dim, batch_norm=False, layer_norm=True, rngs=rngs)
-    self.ffn = MLP(dim, [ffn_dim], dim, dropout=dropout, rngs=rngs)
-    self.norm2 = Norm(dim, batch_norm=False, layer_norm=True, rngs=rngs)
-    self.dropout = nnx.Dropout(dropout, rngs=rngs)
-
-  def __call__(self, x: jax.Array, mask: jax.Array) -> jax.Array:
-    """x: [T, m, k] tokens, mask: [T, m] (False = missing frequency, never a key) -> [T, m, k]."""
-    x = self.norm1(x + self.dropout(self.out_proj(self.attention(x, mask=mask))), mask)
-    return self.norm2(x + self.dropout(self.ffn(x)), mask)
-
-
-class LearnedLPE(nnx.Module):
-  """SAN's node LPE: a Transformer over each node's m (eigenvector entry, eigenvalue) tokens, sum-pooled.
-
-  Reads graph.<eigenpairs>_eigvec [B, N, >= m] and <eigenpairs>_eigval
-  [B, >= m] (eigenpairs "lap" or "lap_sym") laid out as
-  `encodings.laplacian_pe(..., normalization="sym", skip_trivial=False)`
-  writes them: frequency j of a graph exists iff j < num_nodes.
-  """
-
-  def __init__(
-      self,
-      num_frequencies: int,
-      dim: int,
-      *,
-      num_layers: int,
-      num_heads: int,
-      ffn_dim: int = 2048,
-      dropout: float = 0.1,
-      sign_flip: bool = False,
-      eigenpairs: str = "lap",
-      rngs: nnx.Rngs,
-  ):
-    if eigenpairs not in LPE_EIGENPAIRS:
-      raise ValueError(f"lpe_eigenpairs={eigenpairs!r} names no eigenpair fields of the batch; use one of "
-                       f"{LPE_EIGENPAIRS} (graph.<name>_eigvec / <name>_eigval).")
-    if num_frequencies < 1:
-      raise ValueError(f"The LPE needs lpe_frequencies >= 1 eigenpairs; got {num_frequencies}.")
-    if num_layers < 1:
-      raise ValueError(f"The LPE needs lpe_layers >= 1; got {num_layers}.")
-    self.num_frequencies = num_frequencies
-    self.eigenpairs = eigenpairs
-    self.linear_A = dense(2, dim, axes=(None, "embed"), rngs=rngs)
-    self.layers = nnx.List(
-        LPEEncoderLayer(dim, num_heads, ffn_dim=ffn_dim, dropout=dropout, rngs=rngs) for _ in range(num_layers)
-    )
-    self.sign_flip = sign_flip
-    self.deterministic = False  # model.eval() sets True: no sign flip
-    self.rngs = rngs["dropout"].fork() if sign_flip else None
-
-  def tokens(self, graph: GraphBatch) -> tuple[jax.Array, jax.Array]:
-    """Raw tokens (u_j[i] row-normalised, lambda_j) [B, N, m, 2] and which exist [B, N, m] bool."""
-    m = self.num_frequencies
-    vectors, values = (getattr(graph, f"{self.eigenpairs}_{kind}") for kind in ("eigvec", "eigval"))
-    for kind, x in (("eigvec", vectors), ("eigval", values)):
-      if x is None or x.shape[-1] < m:
-        raise ValueError(f"SAN's LPE reads lpe_frequencies={m} eigenpairs from graph.{self.eigenpairs}_{kind}; "
-                         f"the batch has {None if x is None else x.shape[-1]}.")
-    exists = frequency_mask(graph.node_mask, m)[:, None, :] & graph.node_mask[:, :, None]  # [B, N, m]
-    eigvec = jnp.where(exists, vectors[..., :m].astype(jnp.float32), 0.0)  # [B, N, m]
-    norm = jnp.sqrt(jnp.sum(eigvec**2, axis=-1, keepdims=True))  # [B, N, 1]
-    eigvec = eigvec / jnp.maximum(norm, ROW_NORM_EPS)
-    if self.sign_flip and not self.deterministic:
-      eigvec = random_sign_flip(self.rngs(), eigvec)
-    eigval = jnp.where(exists, values[:, None, :m].astype(jnp.float32), 0.0)  # [B, N, m]
-    return jnp.stack([eigvec, eigval], axis=-1), exists
-
-  def encode(self, tokens: jax.Array, exists: jax.Array) -> jax.Array:
-    """Tokens [..., m, 2] and mask [..., m] -> per-node sums over existing frequencies [..., k]."""
-    lead = tokens.shape[:-2]
-    x = self.linear_A(tokens)
-    x = x.reshape((-1,) + x.shape[-2:])  # [T, m, k]
-    mask = exists.reshape(x.shape[:2])  # [T, m]
-    for layer in self.layers:
-      x = layer(x, mask)
-    pooled = jnp.sum(jnp.where(mask[..., None], x, 0.0), axis=1)  # [T, k]
-    return pooled.reshape(lead + pooled.shape[-1:])
-
-  def __call__(self, graph: GraphBatch) -> jax.Array:
-    """-> [B, N, k], zero on padded nodes."""
-    return self.encode(*self.tokens(graph))
 
 
 class SANEdgeEmbedding(nnx.Module):
@@ -358,7 +264,8 @@ class SAN(nnx.Module):
     self.node_embedding = FeatureEmbedding(node_in_dim, hidden_dim - lpe_dim, vocab_size=node_vocab, rngs=rngs)
     self.lpe = (
         LearnedLPE(lpe_frequencies, lpe_dim, num_layers=lpe_layers, num_heads=lpe_heads, ffn_dim=lpe_ffn_dim,
-                   dropout=lpe_dropout, sign_flip=lpe_sign_flip, eigenpairs=lpe_eigenpairs, rngs=rngs)
+                   dropout=lpe_dropout, sign_flip=lpe_sign_flip, eigenpairs=lpe_eigenpairs, normalize_rows=True,
+                   rngs=rngs)
         if lpe_dim else None
     )
     self.edge_embedding = SANEdgeEmbedding(
