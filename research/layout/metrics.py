@@ -70,6 +70,8 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from research.layout import boxes as boxes_lib
+
 BLT_RESOLUTION = 32  # BLT's grid: 32 bins per axis, for tokens and for the IoU raster.
 LAYOUTDM_RASTER_RESOLUTION = 32  # layout-dm's canvas for its reading of BLT's IoU.
 RELATION_SIZE_TOLERANCE = 0.1  # const_layout REL_SIZE_ALPHA: areas within +-10 % are "equal".
@@ -144,31 +146,6 @@ def _check_resolution(resolution: int) -> None:
     raise ValueError(f"resolution={resolution} must be an integer >= 2 (grid cells per axis).")
 
 
-def _to_ltrb(boxes: np.ndarray) -> np.ndarray:
-  """(cx, cy, w, h) -> (left, top, right, bottom), [..., 4]."""
-  centre, size = boxes[..., :2], boxes[..., 2:]
-  return np.concatenate([centre - size / 2, centre + size / 2], axis=-1)
-
-
-def _area(ltrb: np.ndarray) -> np.ndarray:
-  return (ltrb[..., 2] - ltrb[..., 0]) * (ltrb[..., 3] - ltrb[..., 1])
-
-
-def _intersection_area(ltrb_a: np.ndarray, ltrb_b: np.ndarray) -> np.ndarray:
-  """[..., N, 4] x [..., M, 4] -> [..., N, M]; boxes that only touch intersect in 0."""
-  low = np.maximum(ltrb_a[..., :, None, :2], ltrb_b[..., None, :, :2])  # [..., N, M, 2]
-  high = np.minimum(ltrb_a[..., :, None, 2:], ltrb_b[..., None, :, 2:])
-  extent = high - low
-  return np.where((extent > 0).all(-1), extent[..., 0] * extent[..., 1], 0.0)
-
-
-def _pairwise_iou(ltrb_a: np.ndarray, ltrb_b: np.ndarray) -> np.ndarray:
-  """[..., N, 4] x [..., M, 4] -> [..., N, M]; 0 where the union is empty."""
-  intersection = _intersection_area(ltrb_a, ltrb_b)
-  union = _area(ltrb_a)[..., :, None] + _area(ltrb_b)[..., None, :] - intersection
-  return np.divide(intersection, union, out=np.zeros_like(intersection), where=union > 0)
-
-
 def _distinct_pairs(rows: np.ndarray, partners: np.ndarray) -> np.ndarray:
   """[B, S] x [B, S] -> [B, S, S]: row i and partner j are both usable and i != j."""
   off_diagonal = ~np.eye(rows.shape[-1], dtype=bool)
@@ -239,7 +216,7 @@ def _raster_counts(low: np.ndarray, high: np.ndarray, mask: np.ndarray, resoluti
 
 def _alignment_coordinates(boxes: np.ndarray) -> np.ndarray:
   """[B, S, 4] -> [B, S, 6]: left, centre x, right, top, centre y, bottom."""
-  ltrb = _to_ltrb(boxes)
+  ltrb = boxes_lib.cxcywh_to_ltrb(boxes)
   return np.stack([ltrb[..., 0], boxes[..., 0], ltrb[..., 2], ltrb[..., 1], boxes[..., 1], ltrb[..., 3]], axis=-1)
 
 
@@ -310,7 +287,7 @@ def alignment_blt(boxes: np.ndarray, mask: np.ndarray, *, resolution: int = BLT_
   """
   boxes, mask = _check_layouts(boxes, mask)
   grid = blt_grid_boxes(boxes, resolution)
-  ltrb = _to_ltrb(grid)
+  ltrb = boxes_lib.cxcywh_to_ltrb(grid)
   anchors = np.stack([ltrb[..., :2], grid[..., :2], ltrb[..., 2:]], axis=-2)  # [B, S, 3, 2]
   gaps = np.abs(anchors[:, :, None] - anchors[:, None, :]).mean(-1)  # [B, S, S, 3]
   gaps = np.where(_distinct_pairs(mask, mask)[..., None], gaps, np.inf)
@@ -324,18 +301,18 @@ def alignment_blt(boxes: np.ndarray, mask: np.ndarray, *, resolution: int = BLT_
 
 def _overlap_ratios(boxes: np.ndarray, mask: np.ndarray) -> np.ndarray:
   """A(i & j) / A(i) for distinct real elements, [B, S, S]; 0 where A(i) = 0."""
-  ltrb = _to_ltrb(boxes)
-  intersection = np.where(_distinct_pairs(mask, mask), _intersection_area(ltrb, ltrb), 0.0)
-  area = np.broadcast_to(_area(ltrb)[..., None], intersection.shape)
+  ltrb = boxes_lib.cxcywh_to_ltrb(boxes)
+  intersection = np.where(_distinct_pairs(mask, mask), boxes_lib.pairwise_intersection(ltrb, ltrb), 0.0)
+  area = np.broadcast_to(boxes_lib.area(ltrb)[..., None], intersection.shape)
   return np.divide(intersection, area, out=np.zeros_like(intersection), where=area > 0)
 
 
 def _pair_intersections(boxes: np.ndarray, mask: np.ndarray) -> np.ndarray:
   """sum_{i < j} A(i & j) over real elements, [B]."""
-  ltrb = _to_ltrb(boxes)
+  ltrb = boxes_lib.cxcywh_to_ltrb(boxes)
   upper = np.triu(np.ones(mask.shape[-1:] * 2, dtype=bool), k=1)
   pairs = mask[:, :, None] & mask[:, None, :] & upper  # [B, S, S]
-  return np.where(pairs, _intersection_area(ltrb, ltrb), 0.0).sum((1, 2))
+  return np.where(pairs, boxes_lib.pairwise_intersection(ltrb, ltrb), 0.0).sum((1, 2))
 
 
 def overlap_layoutganpp(
@@ -407,8 +384,8 @@ def mean_iou_vtn(boxes: np.ndarray, mask: np.ndarray) -> np.ndarray:
   above float32 eps are left out; 0 when no pair overlaps (and for N <= 1).
   """
   boxes, mask = _check_layouts(boxes, mask)
-  ltrb = _to_ltrb(boxes)
-  iou = _pairwise_iou(ltrb, ltrb)  # [B, S, S]
+  ltrb = boxes_lib.cxcywh_to_ltrb(boxes)
+  iou = boxes_lib.pairwise_iou(ltrb, ltrb)  # [B, S, S]
   return _mean_over_counted(iou, _distinct_pairs(mask, mask) & (iou > _FLOAT32_EPS))
 
 
@@ -444,10 +421,10 @@ def perceptual_iou_layoutdm(
   """
   boxes, mask = _check_layouts(boxes, mask)
   _check_resolution(resolution)
-  ltrb = _to_ltrb(boxes)
+  ltrb = boxes_lib.cxcywh_to_ltrb(boxes)
   counts = _raster_counts(np.rint(ltrb[..., :2] * resolution), np.rint(ltrb[..., 2:] * resolution), mask, resolution)
   union = (counts >= 1).sum((1, 2))[:, None, None] / resolution**2  # [B, 1, 1]
-  intersection = _intersection_area(ltrb, ltrb)  # [B, S, S]
+  intersection = boxes_lib.pairwise_intersection(ltrb, ltrb)  # [B, S, S]
   ratio = np.divide(intersection, union, out=np.zeros_like(intersection), where=union > 0)
   return _mean_over_counted(ratio, _distinct_pairs(mask, mask) & (ratio > _FLOAT32_EPS))
 
@@ -478,7 +455,7 @@ def _elements_by_label(boxes: np.ndarray, labels: np.ndarray, mask: np.ndarray) 
     ltrb [G, N, 4] and the sorted labels [N] they all share.
   """
   order = np.argsort(np.where(mask, labels, _LABEL_FILL), axis=-1, kind="stable")[:, : mask[0].sum()]  # [G, N]
-  ltrb = _to_ltrb(np.take_along_axis(boxes, order[..., None], axis=1))
+  ltrb = boxes_lib.cxcywh_to_ltrb(np.take_along_axis(boxes, order[..., None], axis=1))
   return ltrb, np.take_along_axis(labels, order, axis=1)[0]
 
 
@@ -510,7 +487,7 @@ def _matched_group_scores(ltrb_a: np.ndarray, ltrb_b: np.ndarray, labels: np.nda
     [min(Ga, Gb)] per-pair scores (sum of matched IoUs) / N of the matched pairs.
   """
   same_label = labels[:, None] == labels[None, :]  # [N, N]
-  scores = np.stack([_best_same_label_iou(_pairwise_iou(layout, ltrb_b), same_label) for layout in ltrb_a])
+  scores = np.stack([_best_same_label_iou(boxes_lib.pairwise_iou(layout, ltrb_b), same_label) for layout in ltrb_a])
   scores /= len(labels)  # [Ga, Gb]
   rows, cols = linear_sum_assignment(scores, maximize=True)
   return scores[rows, cols]
@@ -610,8 +587,8 @@ def _size_relation(first: np.ndarray, second: np.ndarray) -> np.ndarray:
 
 def _position_relation(first: np.ndarray, second: np.ndarray, on_canvas: np.ndarray) -> np.ndarray:
   """Detected position Relation of second to first (or to the canvas where on_canvas), [...]."""
-  left1, top1, right1, bottom1 = np.moveaxis(_to_ltrb(first), -1, 0)
-  left2, top2, right2, bottom2 = np.moveaxis(_to_ltrb(second), -1, 0)
+  left1, top1, right1, bottom1 = np.moveaxis(boxes_lib.cxcywh_to_ltrb(first), -1, 0)
+  left2, top2, right2, bottom2 = np.moveaxis(boxes_lib.cxcywh_to_ltrb(second), -1, 0)
   between = np.select(
       [bottom2 <= top1, bottom1 <= top2, right2 <= left1, right1 <= left2],
       [Relation.TOP, Relation.BOTTOM, Relation.LEFT, Relation.RIGHT],
