@@ -8,9 +8,11 @@ from typing import Any
 from flax import nnx
 
 from research.models.graph import GPS, GRIT, SAN, Exphormer, GatedGCN, Graphormer, GraphTransformer
+from research.models.layout import FIDNetV3
 
 _MODELS: dict[str, type[nnx.Module]] = {
     "exphormer": Exphormer,
+    "fidnet_v3": FIDNetV3,
     "gated_gcn": GatedGCN,
     "gps": GPS,
     "graphormer": Graphormer,

@@ -29,10 +29,9 @@ from flax import nnx
 
 from research.graph.batch import GraphBatch
 from research.graph.encodings import random_sign_flip
-from research.nn.attention import MultiHeadAttention
 from research.nn.dense import dense
-from research.nn.mlp import MLP
 from research.nn.norm import Norm
+from research.nn.transformer import PostNormEncoderLayer
 
 PE_KINDS = ("none", "lap_deepset", "lap_transformer", "rwse")
 LPE_EIGENPAIRS = ("lap", "lap_sym")  # graph.<name>_eigvec / <name>_eigval
@@ -115,24 +114,6 @@ class LapPEDeepSet(nnx.Module):
     return jnp.sum(jnp.where(exists, tokens, 0.0), axis=2)  # [B, N, p]
 
 
-class LPEEncoderLayer(nnx.Module):
-  """torch.nn.TransformerEncoderLayer (post-norm, ReLU): x = LN(x + Drop(MHA(x))); x = LN(x + Drop(FFN(x)))."""
-
-  def __init__(self, dim: int, num_heads: int, *, ffn_dim: int, dropout: float, rngs: nnx.Rngs):
-    # torch.nn.MultiheadAttention: xavier in-projection, zero biases, attention-weight dropout.
-    self.attention = MultiHeadAttention(dim, num_heads, weights_dropout=dropout, torch_mha_init=True, rngs=rngs)
-    self.out_proj = dense(dim, dim, axes=("heads", "embed"), zero_bias=True, rngs=rngs)
-    self.norm1 = Norm(dim, batch_norm=False, layer_norm=True, rngs=rngs)
-    self.ffn = MLP(dim, [ffn_dim], dim, dropout=dropout, rngs=rngs)
-    self.norm2 = Norm(dim, batch_norm=False, layer_norm=True, rngs=rngs)
-    self.dropout = nnx.Dropout(dropout, rngs=rngs)
-
-  def __call__(self, x: jax.Array, mask: jax.Array) -> jax.Array:
-    """x: [T, m, k] tokens, mask: [T, m] (False = missing frequency, never a key) -> [T, m, k]."""
-    x = self.norm1(x + self.dropout(self.out_proj(self.attention(x, mask=mask))), mask)
-    return self.norm2(x + self.dropout(self.ffn(x)), mask)
-
-
 class LearnedLPE(nnx.Module):
   """SAN's learned LPE, GraphGPS's LapPE "Transformer": a Transformer over each node's
   m (eigenvector entry, eigenvalue) tokens, sum-pooled over the frequencies the graph has.
@@ -174,7 +155,7 @@ class LearnedLPE(nnx.Module):
     self.normalize_rows = normalize_rows
     self.linear_A = dense(2, dim, axes=(None, "embed"), rngs=rngs)
     self.layers = nnx.List(
-        LPEEncoderLayer(dim, num_heads, ffn_dim=ffn_dim, dropout=dropout, rngs=rngs) for _ in range(num_layers)
+        PostNormEncoderLayer(dim, num_heads, ffn_dim=ffn_dim, dropout=dropout, rngs=rngs) for _ in range(num_layers)
     )
     self.sign_flip = sign_flip
     self.deterministic = False  # model.eval() sets True: no sign flip
