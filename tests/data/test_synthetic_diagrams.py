@@ -136,3 +136,15 @@ def test_builder_writes_the_generator_s_diagrams_byte_identically(tmp_path):
   sizes = {split: len(tfds.data_source("synthetic_diagrams/tiny", split=split, data_dir=str(tmp_path / "a")))
            for split in ("train", "test")}
   assert sizes == {"train": 64, "test": 16}
+
+
+def test_stats_prints_both_tables_and_draws_both_figures(tmp_path, capsys):
+  from research.data.synthetic_diagrams import stats
+
+  synthetic_diagrams.prepare(tmp_path, "tiny")
+  stats.main(["--data_dir", str(tmp_path), "--config", "tiny", "--out", str(tmp_path)])
+  out = capsys.readouterr().out
+  assert "64 diagrams of synthetic_diagrams/tiny train" in out
+  assert "| family | diagrams |" in out and "| family | alignment x100 (LayoutGAN++) |" in out
+  assert (tmp_path / "distributions.png").stat().st_size > 10_000
+  assert (tmp_path / "samples.png").stat().st_size > 10_000

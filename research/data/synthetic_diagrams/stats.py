@@ -4,7 +4,10 @@
         [--limit=20000] [--out=research/data/synthetic_diagrams]
 
 Prints a markdown table per family (diagrams, elements, connectors, canvas
-size and aspect) and writes `distributions.png` (per family: elements per
+size and aspect), a table of layout and diagram metrics per family
+(research.layout.metrics and diagram_metrics, on the first 2,000 diagrams;
+containers are left out of the layout metrics and of the node-connector
+test, since they hold their children and connectors by design), and writes `distributions.png` (per family: elements per
 diagram, element width and height, connectors per element) and `samples.png`
 (the first 4 diagrams of each family in the split) into --out.
 """
@@ -44,6 +47,52 @@ def family_table(records: Sequence[dict[str, np.ndarray]]) -> str:
     rows.append(f"| {name} | {len(chosen):,} | {elements.mean():.1f} ({elements.min()}-{elements.max()}) | "
                 f"{connectors.mean():.1f} | {np.median(canvas[:, 0]):,.0f} x {np.median(canvas[:, 1]):,.0f} | "
                 f"{np.percentile(aspect, 5):.2f}-{np.percentile(aspect, 95):.2f} |")
+  return "\n".join(rows)
+
+
+def _padded(records: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+  """Records -> padded arrays: top-left and normalised centre boxes, masks, connectors."""
+  from research.layout import boxes as boxes_lib
+
+  size, edges = max(r["num_elements"] for r in records), max(max(len(r["connector_source"]) for r in records), 1)
+  out = {"boxes": np.zeros((len(records), size, 4)), "mask": np.zeros((len(records), size), bool),
+         "container": np.zeros((len(records), size), bool), "connectors": np.zeros((len(records), edges, 2), int),
+         "connector_mask": np.zeros((len(records), edges), bool), "directed": np.zeros((len(records), edges), bool)}
+  containers = [g.T["lane"], g.T["column"], g.T["frame"]]
+  for b, r in enumerate(records):
+    n, m = r["num_elements"], len(r["connector_source"])
+    out["boxes"][b, :n], out["mask"][b, :n] = r["boxes"], True
+    out["container"][b, :n] = np.isin(r["element_type"], containers)
+    out["connectors"][b, :m] = np.stack([r["connector_source"], r["connector_target"]], -1)
+    out["connector_mask"][b, :m] = True
+    out["directed"][b, :m] = r["connector_direction"] == g.D["forward"]
+  canvas = np.stack([r["canvas"] for r in records])  # [B, 2]
+  top_left = boxes_lib.normalize(boxes_lib.ltwh_to_ltrb(out["boxes"]), canvas[:, 0], canvas[:, 1])
+  out["normalised"] = boxes_lib.ltrb_to_cxcywh(top_left)
+  return out
+
+
+def metric_table(records: Sequence[dict[str, np.ndarray]]) -> str:
+  from research.layout import diagram_metrics, metrics
+
+  rows = ["| family | alignment x100 (LayoutGAN++) | overlap (LayoutGAN++) | connector crossings | "
+          "connector length / diagonal | node-connector overlaps | flow consistency |",
+          "|---|---:|---:|---:|---:|---:|---:|"]
+  for family, name in enumerate(g.FAMILIES):
+    chosen = [r for r in records if r["family"] == family]
+    if not chosen:
+      continue
+    a = _padded(chosen)
+    shapes = a["mask"] & ~a["container"]
+    edges = (a["boxes"], a["mask"], a["connectors"], a["connector_mask"])
+    flow = diagram_metrics.flow_direction_consistency(*edges, directed=a["directed"])
+    rows.append(
+        f"| {name} | {100 * metrics.alignment_layoutganpp(a['normalised'], shapes).mean():.3f} | "
+        f"{metrics.overlap_layoutganpp(a['normalised'], shapes).mean():.3f} | "
+        f"{diagram_metrics.connector_crossings(*edges).mean():.2f} | "
+        f"{diagram_metrics.connector_length(*edges).mean():.3f} | "
+        f"{diagram_metrics.node_connector_overlaps(*edges, exclude=a['container']).mean():.2f} | "
+        f"{f'{np.nanmean(flow):.3f}' if np.any(np.isfinite(flow)) else '–'} |")
   return "\n".join(rows)
 
 
@@ -100,6 +149,8 @@ def main(argv: Sequence[str] | None = None) -> None:
   records = read_split(args.data_dir, args.config, args.split, args.limit)
   print(f"{len(records):,} diagrams of synthetic_diagrams/{args.config} {args.split}\n")
   print(family_table(records))
+  print()
+  print(metric_table(records[:2_000]))
   plot_distributions(records, os.path.join(args.out, "distributions.png"))
   plot_samples(records, os.path.join(args.out, "samples.png"))
   print(f"\nwrote {args.out}/distributions.png and samples.png")
