@@ -44,3 +44,12 @@ def get_base_config() -> ml_collections.ConfigDict:
   c.diagnostics.every_steps = 50
   c.diagnostics.on_nonfinite = "raise"  # 'raise' | 'skip_step'
   return c
+
+
+def make_smoke(c: ml_collections.ConfigDict, *, batch_size: int, total_steps: int, workdir: str) -> None:
+  """Shrinks a config to a few steps on tiny data, evaluating, logging and checkpointing on the way."""
+  c.data.batch_size = c.data.eval_batch_size = batch_size
+  c.epochs, c.total_steps = 0, total_steps
+  c.eval_every_steps = c.checkpoint.every_steps = max(total_steps // 2, 1)
+  c.log_every_steps = c.diagnostics.every_steps = 2
+  c.workdir = workdir

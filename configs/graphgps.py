@@ -54,20 +54,11 @@ def graphgps_config(
   return c
 
 
-def make_smoke(c: ml_collections.ConfigDict, *, batch_size: int, total_steps: int, workdir: str) -> None:
-  """Shrinks a config to a few steps on tiny data, evaluating, logging and checkpointing on the way."""
-  c.data.batch_size = c.data.eval_batch_size = batch_size
-  c.epochs, c.total_steps = 0, total_steps
-  c.eval_every_steps = c.checkpoint.every_steps = max(total_steps // 2, 1)
-  c.log_every_steps = c.diagnostics.every_steps = 2
-  c.workdir = workdir
-
-
 def make_sbm_smoke(
     c: ml_collections.ConfigDict, *, graphs_per_pack: int, batch_size: int, total_steps: int, workdir: str,
     expander_degree: int = 0,
 ) -> None:
-  """`make_smoke` on the tiny variant of PATTERN or CLUSTER (c.data.name), with that pack size's budgets."""
+  """`base.make_smoke` on the tiny variant of PATTERN or CLUSTER (c.data.name), with that pack size's budgets."""
   c.data.variant = "tiny"
   graph_budgets.set_sbm_budgets(c.data, c.data.name, graphs_per_pack, expander_degree)
-  make_smoke(c, batch_size=batch_size, total_steps=total_steps, workdir=workdir)
+  base.make_smoke(c, batch_size=batch_size, total_steps=total_steps, workdir=workdir)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import ml_collections
 
 from configs import args as config_args
+from configs import base
 from configs import graphgps
 
 PAPER_SEEDS = tuple(range(10))  # GraphGPS runs seeds 0..9
@@ -71,7 +72,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   if a["smoke"]:
     c.data.graphs_per_pack = 2
     c.data.max_edges = 2 * MAX_EDGES_PER_GRAPH
-    graphgps.make_smoke(c, batch_size=4, total_steps=6, workdir="runs/gps_zinc/smoke")
+    base.make_smoke(c, batch_size=4, total_steps=6, workdir="runs/gps_zinc/smoke")
   return c
 
 

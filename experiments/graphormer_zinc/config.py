@@ -45,7 +45,6 @@ import ml_collections
 
 from configs import args as config_args
 from configs import base
-from configs import graphgps
 from configs import optimizers
 from experiments.gps_zinc import config as gps_zinc_config
 from research.data import zinc
@@ -96,7 +95,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     c.data.max_edges = 2 * gps_zinc_config.MAX_EDGES_PER_GRAPH
     c.optimizer.warmup_epochs = 0
     c.optimizer.warmup_steps = 2
-    graphgps.make_smoke(c, batch_size=4, total_steps=6, workdir="runs/graphormer_zinc/smoke")
+    base.make_smoke(c, batch_size=4, total_steps=6, workdir="runs/graphormer_zinc/smoke")
   return c
 
 

@@ -34,7 +34,6 @@ import ml_collections
 
 from configs import args as config_args
 from configs import base
-from configs import graphgps
 from configs import optimizers
 from experiments.gps_zinc import config as gps_zinc_config
 
@@ -80,7 +79,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   if a["smoke"]:
     c.data.graphs_per_pack = 2
     c.data.max_edges = 2 * gps_zinc_config.MAX_EDGES_PER_GRAPH
-    graphgps.make_smoke(c, batch_size=4, total_steps=6, workdir="runs/san_zinc/smoke")
+    base.make_smoke(c, batch_size=4, total_steps=6, workdir="runs/san_zinc/smoke")
   return c
 
 

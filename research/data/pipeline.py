@@ -5,13 +5,16 @@ per-epoch permutation of the training set (numpy, seeded by (seed, epoch)),
 global batches are consecutive runs of it, and each process reads only its rows
 of each global batch. So resuming at
 step k needs nothing but k, and two processes × 4 devices see exactly the batches
-of one process × 8 devices.
+of one process × 8 devices. An optional `augment(record, rng)` transforms each
+record before collation with its own Generator, seeded by (seed, split, batch,
+row of the global batch), so augmentations are as reproducible as the order.
 """
 
 from __future__ import annotations
 
 import math
 import sys
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -20,6 +23,7 @@ import numpy as np
 
 Batch = dict[str, np.ndarray]
 Collate = Callable[[Sequence[Mapping[str, Any]]], Batch]
+Augment = Callable[[Mapping[str, Any], np.random.Generator], Mapping[str, Any]]
 
 
 class RandomAccessSource(Protocol):
@@ -49,6 +53,7 @@ class Pipeline:
       num_threads: int = 2,
       prefetch: int = 4,
       cache: bool = False,
+      augment: Augment | None = None,
   ):
     if "train" not in sources:
       raise ValueError(f"A pipeline needs a 'train' source; got {sorted(sources)}.")
@@ -57,6 +62,7 @@ class Pipeline:
     self.sources = {k: _decoded(v) for k, v in sources.items()} if cache else dict(sources)
     self.collate = collate
     self.eval_collate = eval_collate or collate
+    self.augment = augment
     self.batch_size = batch_size
     self.eval_batch_size = eval_batch_size
     self.train_rows = train_rows
@@ -74,11 +80,17 @@ class Pipeline:
   def steps_per_epoch(self) -> int:
     return self.num_train_examples // self.batch_size
 
-  def _read(self, split: str, indices: np.ndarray, valid: np.ndarray, collate: Collate) -> Batch:
+  def _read(self, split: str, indices: np.ndarray, valid: np.ndarray, collate: Collate, batch: int,
+            rows: range) -> Batch:
+    """Records `indices` (rows `rows` of global batch `batch` of `split`), augmented, collated."""
     source = self.sources[split]
-    batch = collate([source[int(i)] for i in indices])
-    batch["example_mask"] = valid
-    return batch
+    records = [source[int(i)] for i in indices]
+    if self.augment is not None:
+      stream = zlib.crc32(split.encode())
+      records = [self.augment(r, np.random.default_rng([self.seed, stream, batch, row])) for r, row in zip(records, rows)]
+    out = collate(records)
+    out["example_mask"] = valid
+    return out
 
   def _permutation(self, epoch: int) -> np.ndarray:
     """The training set's record order in `epoch` (the last two are cached)."""
@@ -97,7 +109,8 @@ class Pipeline:
     """This process's rows of global batches start_step, start_step + 1, ... (endless)."""
     lo, hi = self.train_rows
     steps = grain.MapDataset.range(start_step, sys.maxsize)
-    local = steps.map(lambda k: self._read("train", self.train_indices(k)[lo:hi], np.ones(hi - lo, bool), self.collate))
+    local = steps.map(lambda k: self._read("train", self.train_indices(k)[lo:hi], np.ones(hi - lo, bool), self.collate,
+                                           k, range(lo, hi)))
     return self._iterate(local)
 
   def _iterate(self, dataset: grain.MapDataset) -> Iterator[Batch]:
@@ -117,6 +130,6 @@ class Pipeline:
 
     def read(k: int) -> Batch:
       rows = np.arange(k * self.eval_batch_size, (k + 1) * self.eval_batch_size)[lo:hi]
-      return self._read(split, np.where(rows < n, rows, 0), rows < n, self.eval_collate)
+      return self._read(split, np.where(rows < n, rows, 0), rows < n, self.eval_collate, k, range(lo, hi))
 
     return self._iterate(grain.MapDataset.range(num_batches).map(read))

@@ -5,11 +5,13 @@ from __future__ import annotations
 from research.tasks.base import Task
 from research.tasks.graph_classification import GraphClassification
 from research.tasks.graph_regression import GraphRegression
+from research.tasks.layout_fid import LayoutFID
 from research.tasks.node_classification import NodeClassification
 
 _TASKS: dict[str, type[Task]] = {
     "graph_classification": GraphClassification,
     "graph_regression": GraphRegression,
+    "layout_fid": LayoutFID,
     "node_classification": NodeClassification,
 }
 
