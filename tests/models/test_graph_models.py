@@ -39,7 +39,7 @@ def _eval_model(config, **kwargs):
 
 def test_registry():
   assert {"gated_gcn", "gps", "gt"} <= set(models.MODEL_NAMES)
-  with pytest.raises(ValueError, match="exphormer, gated_gcn, gps, graphormer, grit, gt, san"):
+  with pytest.raises(ValueError, match="exphormer, fidnet_v3, gated_gcn, gps, graphormer, grit, gt, san"):
     build_model("nope", rngs=nnx.Rngs(0))
 
 
