@@ -366,6 +366,24 @@ class Trainer:
     return final
 
 
+def load_model(config: ml_collections.ConfigDict, workdir: str, *, best: bool = True) -> tuple[nnx.Module, Trainer]:
+  """The model of the run in `workdir` (trained with `config`) in eval mode, from its best checkpoint (or,
+  with best=False or without one, its latest), and the Trainer that holds its data pipeline."""
+  trainer = Trainer(config, workdir)
+  state, rng_state = trainer.init_state()
+  restored = None
+  if best and trainer.best_checkpoint is not None:
+    restored = trainer.best_checkpoint.restore_latest(trainer.restore_target())
+  restored = restored or trainer.checkpoints.restore_latest(trainer.restore_target())
+  for manager in (trainer.checkpoints, trainer.best_checkpoint):
+    if manager is not None:
+      manager.close()
+  if restored is None:
+    raise FileNotFoundError(f"No checkpoint in {workdir!r} (best/ or checkpoints/): train the run first.")
+  state = restored[1]
+  return nnx.merge(trainer.eval_graphdef, state.params, rng_state, state.model_state), trainer
+
+
 def write_config(config: ml_collections.ConfigDict, workdir: str) -> None:
   if jax.process_index() == 0:
     os.makedirs(workdir, exist_ok=True)
