@@ -50,8 +50,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
   model, trainer = load_model(config, args.workdir)
   validation, test = (split_features(model, trainer.pipeline, split) for split in ("validation", "test"))
   noisy = split_features(model, trainer.pipeline, "test", noise_std=config.data.noise_std)
+  noise_name = f"test vs test with box noise (std {config.data.noise_std})"
   results = {"validation vs test": fid.frechet_distance_of_features(validation, test),
-             f"test vs test with box noise (std {config.data.noise_std})": fid.frechet_distance_of_features(test, noisy)}
+             noise_name: fid.frechet_distance_of_features(test, noisy)}
   print(f"FIDNet features of {args.workdir}: {len(validation):,} validation and {len(test):,} test layouts")
   print("| layouts compared | FID |\n|---|---:|")
   for name, value in results.items():

@@ -87,7 +87,8 @@ class Pipeline:
     records = [source[int(i)] for i in indices]
     if self.augment is not None:
       stream = zlib.crc32(split.encode())
-      records = [self.augment(r, np.random.default_rng([self.seed, stream, batch, row])) for r, row in zip(records, rows)]
+      records = [self.augment(r, np.random.default_rng([self.seed, stream, batch, row]))
+                 for r, row in zip(records, rows)]
     out = collate(records)
     out["example_mask"] = valid
     return out

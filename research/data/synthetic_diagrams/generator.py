@@ -297,7 +297,9 @@ def org_chart(b: _Builder) -> None:
       b.connect(node, child, "reporting", "none")
       queue.append(child)
   stack = rng.random() < 0.5
-  tidy_tree(b, children, 0, snap(rng.uniform(20, 60)), snap(rng.uniform(30, 50) if stack else rng.uniform(50, 90)), stack)
+  gap_x = snap(rng.uniform(20, 60))
+  gap_y = snap(rng.uniform(30, 50) if stack else rng.uniform(50, 90))
+  tidy_tree(b, children, 0, gap_x, gap_y, stack)
 
 
 def mind_map(b: _Builder) -> None:

@@ -34,7 +34,8 @@ def read_split(data_dir: str, config: str, split: str, limit: int) -> list[dict[
 
 
 def family_table(records: Sequence[dict[str, np.ndarray]]) -> str:
-  rows = ["| family | diagrams | elements (mean, range) | connectors (mean) | canvas w x h (median) | aspect w/h (5-95 %) |",
+  rows = ["| family | diagrams | elements (mean, range) | connectors (mean) | canvas w x h (median) "
+          "| aspect w/h (5-95 %) |",
           "|---|---:|---|---:|---|---|"]
   for family, name in enumerate(g.FAMILIES):
     chosen = [r for r in records if r["family"] == family]
