@@ -24,14 +24,16 @@ from research.layout import fid
 from research.train import load_model
 
 
+_features = jax.jit(lambda model, boxes, labels, mask: model.features(boxes, labels, mask))
+
+
 def split_features(model, pipeline, split: str, noise_std: float = 0.0, seed: int = 0) -> np.ndarray:
   """FIDNet features [N, dim] of the real layouts of `split`, optionally with N(0, noise_std^2) box noise."""
-  features = jax.jit(lambda m, b, l, k: m.features(b, l, k))
   rng = np.random.default_rng(seed)
   out = []
   for batch in pipeline.eval_batches(split):
     boxes = batch["boxes"] + (rng.normal(0.0, noise_std, batch["boxes"].shape) if noise_std else 0.0)
-    f = features(model, jnp.asarray(boxes, jnp.float32), jnp.asarray(batch["labels"]), jnp.asarray(batch["mask"]))
+    f = _features(model, jnp.asarray(boxes, jnp.float32), jnp.asarray(batch["labels"]), jnp.asarray(batch["mask"]))
     out.append(np.asarray(f, np.float64)[batch["example_mask"]])
   return np.concatenate(out)
 

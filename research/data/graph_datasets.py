@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import functools
-import os
 
 import ml_collections
 import tensorflow_datasets as tfds
 
 from research.data import csl, register_pipeline, sbm, zinc
 from research.data.pipeline import Pipeline
+from research.data.prepare import default_data_dir
 from research.graph.batch import pad_graphs
-
-
-def default_data_dir(config: ml_collections.ConfigDict) -> str:
-  return config.data_dir or os.environ.get("TFDS_DATA_DIR", os.path.expanduser("~/tensorflow_datasets"))
 
 
 def _padded_graph_pipeline(
@@ -35,18 +31,9 @@ def _padded_graph_pipeline(
       graphs_per_pack=config.get("graphs_per_pack", 1),
       max_expander_edges=config.get("max_expander_edges", 0) or None,
   )
-  return Pipeline(
-      sources,
-      functools.partial(pad, max_edges=config.max_edges),
-      eval_collate=functools.partial(pad, max_edges=config.get("eval_max_edges", config.max_edges)),
-      batch_size=config.batch_size,
-      eval_batch_size=config.eval_batch_size,
-      train_rows=train_rows,
-      eval_rows=eval_rows,
-      seed=seed,
-      num_threads=config.num_threads,
-      prefetch=config.prefetch,
-      cache=config.cache,
+  return Pipeline.from_config(
+      config, sources, functools.partial(pad, max_edges=config.max_edges), seed=seed, train_rows=train_rows,
+      eval_rows=eval_rows, eval_collate=functools.partial(pad, max_edges=config.get("eval_max_edges", config.max_edges)),
   )
 
 

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 import tensorflow_datasets as tfds
-from etils import epath
+
+from research.data.prepare import ManualDirBuilder
 
 
 def torch_randperm(n: int, seed: int = 0) -> np.ndarray:
@@ -48,7 +49,7 @@ def split_records(layouts: Sequence[dict[str, Any]], ids: np.ndarray) -> Iterato
     yield key, {"layout_id": np.int32(layout_id), "num_elements": np.int32(len(layout["labels"])), **layout}
 
 
-class LayoutBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
+class LayoutBuilder(ManualDirBuilder, skip_registration=True):
   """A layout dataset read from a manual directory, written as ArrayRecord, records in split order.
 
   Records: `layout_id`, the source's id (`SOURCE_ID`, e.g. "screen_id"), `file_name`, `canvas` [2] (width,
@@ -60,11 +61,6 @@ class LayoutBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
   SOURCE_ID: str
   HOMEPAGE: str
   CITATION: str
-
-  def __init__(self, *, manual_dir: epath.PathLike | None = None, file_format: str | None = "array_record", **kwargs):
-    """Defaults to ArrayRecord; `manual_dir` overrides TFDS's `<data_dir>/downloads/manual`."""
-    super().__init__(file_format=file_format, **kwargs)
-    self._manual_dir_override = manual_dir
 
   def _info(self) -> tfds.core.DatasetInfo:
     tensor = tfds.features.Tensor
@@ -84,15 +80,6 @@ class LayoutBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         homepage=self.HOMEPAGE,
         citation=self.CITATION,
     )
-
-  def manual_directory(self, dl_manager: tfds.download.DownloadManager) -> epath.Path:
-    """The override, or TFDS's manual directory (an error with the download instructions if it is missing)."""
-    if self._manual_dir_override is not None:
-      return epath.Path(self._manual_dir_override)
-    try:
-      return epath.Path(dl_manager.manual_dir)
-    except AssertionError as e:  # TFDS: the manual directory is missing or empty
-      raise FileNotFoundError(f"{e}\n{self.MANUAL_DOWNLOAD_INSTRUCTIONS}") from None
 
   def _generate_examples(self, layouts: Sequence[dict[str, Any]], ids: np.ndarray) -> Iterator[tuple[int, dict]]:
     return split_records(layouts, ids)

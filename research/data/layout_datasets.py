@@ -27,6 +27,7 @@ import tensorflow_datasets as tfds
 
 from research.data import register_pipeline
 from research.data.pipeline import Pipeline
+from research.data.prepare import default_data_dir
 from research.layout import boxes as boxes_lib
 from research.layout import tokenization
 
@@ -83,15 +84,9 @@ def collate_layouts(records: Sequence[Mapping[str, Any]], *, max_elements: int, 
           "perturbed": np.array([r["perturbed"] for r in layouts], np.float32)}
 
 
-def _data_dir(config: ml_collections.ConfigDict) -> str:
-  from research.data.graph_datasets import default_data_dir
-
-  return default_data_dir(config)
-
-
 def prepare_dataset(config: ml_collections.ConfigDict) -> None:
   """Builds the layout dataset `config` (a config.data) names, once."""
-  data_dir = _data_dir(config)
+  data_dir = default_data_dir(config)
   if config.name == "synthetic_diagrams":
     from research.data import synthetic_diagrams
 
@@ -116,27 +111,18 @@ def layout_pipeline(config: ml_collections.ConfigDict, *, seed: int, train_rows,
     raise ValueError(f"config.data.noise_probability={config.noise_probability} must lie in [0, 1].")
   prepare_dataset(config)
   builder, roles = DATASETS[config.name]
+  data_dir = default_data_dir(config)
   sources = {
-      role: FilteredSource(tfds.data_source(f"{builder}/{config.variant}", split=split, data_dir=_data_dir(config)),
+      role: FilteredSource(tfds.data_source(f"{builder}/{config.variant}", split=split, data_dir=data_dir),
                            config.max_elements)
       for role, split in roles.items()
   }
   augment = None
   if config.noise_probability > 0:
     augment = functools.partial(add_box_noise, probability=config.noise_probability, std=config.noise_std)
-  return Pipeline(
-      sources,
-      functools.partial(collate_layouts, max_elements=config.max_elements, order=config.order),
-      batch_size=config.batch_size,
-      eval_batch_size=config.eval_batch_size,
-      train_rows=train_rows,
-      eval_rows=eval_rows,
-      seed=seed,
-      num_threads=config.num_threads,
-      prefetch=config.prefetch,
-      cache=config.cache,
-      augment=augment,
-  )
+  collate = functools.partial(collate_layouts, max_elements=config.max_elements, order=config.order)
+  return Pipeline.from_config(config, sources, collate, seed=seed, train_rows=train_rows, eval_rows=eval_rows,
+                              augment=augment)
 
 
 for _name in NAMES:

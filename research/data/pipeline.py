@@ -72,6 +72,14 @@ class Pipeline:
     self.num_threads = num_threads
     self.read_options = grain.ReadOptions(num_threads=num_threads, prefetch_buffer_size=prefetch)
 
+  @classmethod
+  def from_config(cls, config, sources: Mapping[str, RandomAccessSource], collate: Collate, *, seed: int,
+                  train_rows: tuple[int, int], eval_rows: tuple[int, int], **kwargs: Any) -> Pipeline:
+    """A pipeline with the batch sizes and reader settings of a config.data (`kwargs`: the other arguments)."""
+    return cls(sources, collate, batch_size=config.batch_size, eval_batch_size=config.eval_batch_size,
+               train_rows=train_rows, eval_rows=eval_rows, seed=seed, num_threads=config.num_threads,
+               prefetch=config.prefetch, cache=config.cache, **kwargs)
+
   @property
   def num_train_examples(self) -> int:
     return len(self.sources["train"])

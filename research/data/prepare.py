@@ -7,8 +7,10 @@ import fcntl
 import os
 from collections.abc import Iterator
 
+import ml_collections
 import tensorflow_datasets as tfds
 import threadpoolctl
+from etils import epath
 
 
 @contextlib.contextmanager
@@ -54,3 +56,27 @@ def prepare_builder(
       # renamed its complete copy into place first; ours was discarded.
       if not builder_cls(data_dir=data_dir, **builder_kwargs).is_prepared():
         raise
+
+
+class ManualDirBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
+  """A builder of released files from a manual directory, written as ArrayRecord by default.
+
+  `manual_dir` overrides TFDS's `<data_dir>/downloads/manual`; subclasses set MANUAL_DOWNLOAD_INSTRUCTIONS.
+  """
+
+  def __init__(self, *, manual_dir: epath.PathLike | None = None, file_format: str | None = "array_record", **kwargs):
+    super().__init__(file_format=file_format, **kwargs)
+    self._manual_dir_override = manual_dir
+
+  def manual_directory(self, dl_manager: tfds.download.DownloadManager) -> epath.Path:
+    """The override, or TFDS's manual directory (an error with the download instructions if it is missing)."""
+    if self._manual_dir_override is not None:
+      return epath.Path(self._manual_dir_override)
+    try:
+      return epath.Path(dl_manager.manual_dir)
+    except AssertionError as e:  # TFDS: the manual directory is missing or empty
+      raise FileNotFoundError(f"{e}\n{self.MANUAL_DOWNLOAD_INSTRUCTIONS}") from None
+
+
+def default_data_dir(config: ml_collections.ConfigDict) -> str:
+  return config.data_dir or os.environ.get("TFDS_DATA_DIR", os.path.expanduser("~/tensorflow_datasets"))

@@ -33,14 +33,17 @@ def read_split(data_dir: str, config: str, split: str, limit: int) -> list[dict[
   return [source[i] for i in range(min(limit, len(source)))]
 
 
+def by_family(records: Sequence[dict[str, np.ndarray]]) -> list[tuple[str, list[dict[str, np.ndarray]]]]:
+  """(family name, its records) for every family present, in FAMILIES order."""
+  groups = [(name, [r for r in records if r["family"] == family]) for family, name in enumerate(g.FAMILIES)]
+  return [(name, chosen) for name, chosen in groups if chosen]
+
+
 def family_table(records: Sequence[dict[str, np.ndarray]]) -> str:
   rows = ["| family | diagrams | elements (mean, range) | connectors (mean) | canvas w x h (median) "
           "| aspect w/h (5-95 %) |",
           "|---|---:|---|---:|---|---|"]
-  for family, name in enumerate(g.FAMILIES):
-    chosen = [r for r in records if r["family"] == family]
-    if not chosen:
-      continue
+  for name, chosen in by_family(records):
     elements = np.array([r["num_elements"] for r in chosen])
     connectors = np.array([len(r["connector_source"]) for r in chosen])
     canvas = np.array([r["canvas"] for r in chosen])
@@ -79,10 +82,7 @@ def metric_table(records: Sequence[dict[str, np.ndarray]]) -> str:
   rows = ["| family | alignment x100 (LayoutGAN++) | overlap (LayoutGAN++) | connector crossings | "
           "connector length / diagonal | node-connector overlaps | flow consistency |",
           "|---|---:|---:|---:|---:|---:|---:|"]
-  for family, name in enumerate(g.FAMILIES):
-    chosen = [r for r in records if r["family"] == family]
-    if not chosen:
-      continue
+  for name, chosen in by_family(records):
     a = _padded(chosen)
     shapes = a["mask"] & ~a["container"]
     edges = (a["boxes"], a["mask"], a["connectors"], a["connector_mask"])

@@ -87,6 +87,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 from etils import epath
 
+from research.data.prepare import ManualDirBuilder
 from research.data.zinc import torch_pickle
 from research.graph import encodings, shortest_paths
 
@@ -325,7 +326,7 @@ class ZincConfig(tfds.core.BuilderConfig):
   paths: bool = False
 
 
-class Zinc(tfds.core.GeneratorBasedBuilder):
+class Zinc(ManualDirBuilder):
   """ZINC constrained solubility regression: the 12k subset and the full 250k."""
 
   VERSION = tfds.core.Version("1.1.0")
@@ -349,11 +350,6 @@ class Zinc(tfds.core.GeneratorBasedBuilder):
   # TFDS derives code_path through `importlib_resources`, a backport that is not
   # installed on Python >= 3.9; giving the path directly avoids that import.
   code_path = epath.Path(__file__)
-
-  def __init__(self, *, manual_dir: epath.PathLike | None = None, file_format: str | None = "array_record", **kwargs):
-    """Defaults to ArrayRecord; `manual_dir` overrides TFDS's `<data_dir>/downloads/manual`."""
-    super().__init__(file_format=file_format, **kwargs)
-    self._manual_dir_override = manual_dir
 
   def _info(self) -> tfds.core.DatasetInfo:
     tensor = tfds.features.Tensor
@@ -387,18 +383,12 @@ class Zinc(tfds.core.GeneratorBasedBuilder):
     return {"spd": tensor(shape=(None, None)), "path_edges": tensor(shape=(None, None, PATH_HOPS))}
 
   def _manual_files(self, dl_manager: tfds.download.DownloadManager) -> ManualFiles:
-    if self._manual_dir_override is not None:
-      manual_dir = epath.Path(self._manual_dir_override)
-      if not manual_dir.is_dir():
-        raise FileNotFoundError(
-            f"The manual directory {manual_dir} does not exist.\n"
-            + missing_files_message(manual_dir, self._needed_files())
-        )
-      return ManualFiles(manual_dir)
-    try:
-      return ManualFiles(dl_manager.manual_dir)
-    except AssertionError as e:  # TFDS: the manual directory is missing or empty
-      raise FileNotFoundError(str(e)) from None
+    manual_dir = self.manual_directory(dl_manager)
+    if not manual_dir.is_dir():
+      raise FileNotFoundError(
+          f"The manual directory {manual_dir} does not exist.\n" + missing_files_message(manual_dir, self._needed_files())
+      )
+    return ManualFiles(manual_dir)
 
   def _needed_files(self) -> list[str]:
     names = [f"{split}.pickle" for split in SPLITS]
