@@ -33,6 +33,7 @@ def get_base_config() -> ml_collections.ConfigDict:
   c.eval_splits = ("validation", "test")  # evaluated at every eval; the first one selects the best checkpoint
   c.select_metric = ""  # e.g. "accuracy"; "" = the task's default
   c.stop_below_lr = 0.0  # stop once the learning rate falls below this (reduce-on-plateau protocols)
+  c.sample_examples = 8  # examples drawn after each evaluation into <workdir>/samples/ (tasks that draw); 0 = none
 
   c.checkpoint = ml_collections.ConfigDict()
   c.checkpoint.every_steps = 1000

@@ -20,6 +20,8 @@ class Task(abc.ABC):
   #: the metric that selects the best checkpoint, and whether higher is better
   select_metric: str
   select_mode: str  # 'max' | 'min'
+  #: whether the trainer saves sample figures after each evaluation (`sample_outputs`, `save_samples`)
+  draws_samples: bool = False
 
   @abc.abstractmethod
   def loss(self, model: nnx.Module, batch: Mapping[str, jax.Array]) -> tuple[jax.Array, dict[str, jax.Array]]:
@@ -32,3 +34,11 @@ class Task(abc.ABC):
   @abc.abstractmethod
   def finalize(self, sums: Mapping[str, np.ndarray]) -> dict[str, float]:
     """Metrics of a whole split from the summed statistics of its batches."""
+
+  def sample_outputs(self, model: nnx.Module, batch: Mapping[str, jax.Array]) -> dict[str, jax.Array]:
+    """Inputs and predictions that `save_samples` draws (traced under jit, like `eval_sums`)."""
+    raise NotImplementedError(f"{type(self).__name__} draws no samples.")
+
+  def save_samples(self, outputs: Mapping[str, np.ndarray], count: int, path: str) -> None:
+    """Draws up to `count` examples of `outputs` (from `sample_outputs`) into the image file `path`."""
+    raise NotImplementedError(f"{type(self).__name__} draws no samples.")

@@ -80,3 +80,11 @@ def eval_step(
   """Metric sums of one batch, with the model in eval mode."""
   model = nnx.merge(graphdef, state.params, rng_state, state.model_state)
   return task.eval_sums(model, batch)
+
+
+def sample_step(
+    state: TrainState, batch: dict[str, jax.Array], rng_state: nnx.State, *, graphdef: nnx.GraphDef, task: Task
+) -> dict[str, jax.Array]:
+  """What the task draws of one batch (inputs and predictions), with the model in eval mode."""
+  model = nnx.merge(graphdef, state.params, rng_state, state.model_state)
+  return task.sample_outputs(model, batch)

@@ -37,7 +37,7 @@ from research.train import diagnostics
 from research.train import optimizers
 from research.train import sharding
 from research.train import state as state_lib
-from research.train.step import eval_step, train_step
+from research.train.step import eval_step, sample_step, train_step
 from research.train.writers import Progress, RunWriter
 
 log = logging.getLogger("research.train")
@@ -61,6 +61,8 @@ def validate(config: ml_collections.ConfigDict) -> None:
     raise ValueError("Set config.total_steps or config.epochs to a positive number.")
   if not config.eval_splits:
     raise ValueError("config.eval_splits is empty; name at least the validation split.")
+  if config.sample_examples < 0:
+    raise ValueError(f"config.sample_examples={config.sample_examples} must be >= 0 (0 draws none).")
   model_kwargs = {k: v for k, v in config.model.items() if k != "name"}
   models.check_kwargs(config.model.name, model_kwargs)
   tasks.get_task(config.task)
@@ -120,6 +122,7 @@ class Trainer:
     )
     self._preempted = False
     self._checked_step = -1
+    self._sample_batch = None  # the first evaluation batch, drawn after each evaluation
 
   # ------------------------------------------------------------------ state
 
@@ -167,6 +170,11 @@ class Trainer:
         in_shardings=(self.state_shardings, batch_sharding, rng_shardings),
         out_shardings=replicated,
     )
+    self.sample_step = jax.jit(
+        functools.partial(sample_step, graphdef=self.eval_graphdef, task=self.task),
+        in_shardings=(self.state_shardings, batch_sharding, rng_shardings),
+        out_shardings=replicated,
+    )
     self.module_names = diagnostics.module_names(self.abstract_state.params)
     self.statistic_names = diagnostics.statistic_names(self.abstract_state.params)
 
@@ -187,6 +195,20 @@ class Trainer:
 
   def evaluate_all(self, state: state_lib.TrainState) -> dict[str, float]:
     return {f"{split}/{k}": v for split in self.config.eval_splits for k, v in self.evaluate(state, split).items()}
+
+  def save_samples(self, state: state_lib.TrainState, step: int) -> str | None:
+    """The task's drawing of the first evaluation batch, as <workdir>/samples/step_<step>.png (None: nothing drawn)."""
+    if not (self.task.draws_samples and self.config.sample_examples):
+      return None
+    if self._sample_batch is None:
+      self._sample_batch = next(iter(self.pipeline.eval_batches(self.config.eval_splits[0])))
+    batch = sharding.global_batch(self._sample_batch, self.mesh)
+    outputs = jax.device_get(self.sample_step(state, batch, self.rng_state))
+    path = os.path.join(self.workdir, "samples", f"step_{step:08d}.png")
+    if jax.process_index() == 0:
+      os.makedirs(os.path.dirname(path), exist_ok=True)
+      self.task.save_samples(outputs, self.config.sample_examples, path)
+    return path
 
   def _after_eval(self, state: state_lib.TrainState, metrics: dict[str, float]) -> state_lib.TrainState:
     """Reduce-on-plateau on the validation loss, and best-checkpoint selection."""
@@ -323,6 +345,7 @@ class Trainer:
     state = self._after_eval(state, metrics)
     writer.metrics(step, {**metrics, "train/learning_rate": self._learning_rate(state, step)})
     log.info("eval at step %d: %s", step, " ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
+    self.save_samples(state, step)
     return state, metrics
 
   def _save_if_due(self, step: int, state: state_lib.TrainState, out: dict[str, Any]) -> None:

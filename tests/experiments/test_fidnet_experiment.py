@@ -17,6 +17,8 @@ def test_smoke_config_trains_end_to_end_and_its_features_give_fids(tmp_path, cap
     metrics = {k.split("/", 1)[1]: v for k, v in final["final"].items() if k.startswith(split)}
     assert math.isfinite(metrics["loss"]) and 0 <= metrics["real_accuracy"] <= 1
     assert metrics["loss"] == pytest.approx(metrics["bce"] + metrics["label_ce"] + 10 * metrics["box_mse"])
+  samples = sorted(p.name for p in (tmp_path / "run" / "samples").iterdir())
+  assert samples == ["step_00000004.png", "step_00000008.png"]  # one figure per evaluation
   results = evaluate.main(["--workdir", str(tmp_path / "run"), "--config_arg", "smoke",
                            "--data_dir", str(tmp_path / "tfds")])
   assert len(results) == 2 and all(math.isfinite(v) and v > 0 for v in results.values())

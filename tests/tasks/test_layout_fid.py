@@ -48,3 +48,49 @@ def test_evaluation_sums_finalise_to_the_loss_of_one_batch():
   final = task.finalize({k: np.asarray(v) for k, v in task.eval_sums(model, batch).items()})
   assert final["loss"] == pytest.approx(float(loss), rel=1e-5)
   assert 0 <= final["real_accuracy"] <= 1 and 0 <= final["label_accuracy"] <= 1
+
+
+def _sample_outputs(model, batch):
+  task = get_task("layout_fid")
+  return task, {k: np.asarray(v) for k, v in task.sample_outputs(model, {k: jnp.asarray(v) for k, v in batch.items()}).items()}
+
+
+def test_sample_outputs_are_the_network_s_call_and_reconstruction():
+  model = build_model("fidnet_v3", rngs=nnx.Rngs(2), num_labels=5, max_elements=6, dim=16, num_heads=2, num_layers=1)
+  model.eval()
+  batch = _batch()
+  _, out = _sample_outputs(model, batch)
+  elements = batch["mask"] & batch["example_mask"][:, None]
+  logit, label_logits, boxes = (np.asarray(x) for x in model(
+      jnp.asarray(batch["boxes"]), jnp.asarray(batch["labels"]), jnp.asarray(elements)))
+  np.testing.assert_array_equal(out["mask"], elements)
+  np.testing.assert_allclose(out["p_perturbed"], 1 / (1 + np.exp(-logit)), rtol=1e-5)
+  np.testing.assert_allclose(out["box_pred"], boxes, rtol=1e-5)
+  np.testing.assert_array_equal(out["label_pred"], label_logits.argmax(-1))
+
+
+@pytest.mark.parametrize("count, rows", [(1, 1), (8, 1)])
+def test_sample_figure_pairs_each_real_layout_with_its_reconstruction(tmp_path, count, rows):
+  # The batch holds 2 real layouts (the third is padding): at most 2 pairs = 4 cells = one row of 4.
+  from PIL import Image
+
+  model = build_model("fidnet_v3", rngs=nnx.Rngs(2), num_labels=5, max_elements=6, dim=16, num_heads=2, num_layers=1)
+  model.eval()
+  task, out = _sample_outputs(model, _batch())
+  path = tmp_path / "samples.png"
+  task.save_samples(out, count, str(path))
+  width, height = Image.open(path).size
+  assert (width, height) == (4 * 275, rows * 275)  # 4 columns of 2.5-inch cells at 110 dpi
+
+
+def test_sample_figure_of_many_layouts_has_one_row_per_two_layouts(tmp_path):
+  from PIL import Image
+
+  rng = np.random.default_rng(3)
+  batch = {"boxes": rng.uniform(0.1, 0.9, (5, 6, 4)).astype(np.float32), "labels": rng.integers(0, 5, (5, 6)),
+           "mask": np.ones((5, 6), bool), "perturbed": np.zeros(5, np.float32), "example_mask": np.ones(5, bool)}
+  model = build_model("fidnet_v3", rngs=nnx.Rngs(2), num_labels=5, max_elements=6, dim=16, num_heads=2, num_layers=1)
+  model.eval()
+  task, out = _sample_outputs(model, batch)
+  task.save_samples(out, 5, str(tmp_path / "samples.png"))
+  assert Image.open(tmp_path / "samples.png").size == (4 * 275, 3 * 275)  # 5 pairs -> 10 cells -> 3 rows
