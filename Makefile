@@ -19,7 +19,7 @@ run: $(STAMP)
 	$(PY) -m experiments.benchmarking_gnns_csl.reproduce --quick
 
 test: $(STAMP)
-	$(PY) -m pytest -n 2 --dist loadgroup --durations=15 tests
+	$(PY) -m pytest -n 2 --durations=15 tests
 
 clean:
 	rm -rf $(VENV) runs

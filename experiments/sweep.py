@@ -3,7 +3,8 @@
     python -m experiments.sweep --config=experiments/gt_pattern/config.py:smoke --sweep=ablation_pe \\
         --launcher=local --parallel=2
     python -m experiments.sweep --config=experiments/gps_zinc/config.py --launcher=slurm --gpus_per_node=8
-    python -m experiments.sweep --config=experiments/gps_pattern/config.py --launcher=tpu --tpu_name=my-pod --zone=us-central2-b
+    python -m experiments.sweep --config=experiments/gps_pattern/config.py --launcher=tpu --tpu_name=my-pod \\
+        --zone=us-central2-b
 
 The config's `get_sweep(NAME)` (configs/sweeps.py) lists one override dict per
 run; every run's config is checked before anything runs. Runs live in

@@ -26,6 +26,7 @@ import ml_collections
 from configs import args as config_args
 from configs import base
 from configs import optimizers
+from configs import sweeps
 
 # The initialisation seeds of the official 20-seed scripts (scripts/CSL/*_20_seeds.sh).
 PAPER_SEEDS = (14, 15, 18, 19, 34, 35, 38, 39, 54, 55, 58, 59, 84, 85, 88, 89, 94, 95, 98, 99)
@@ -97,6 +98,18 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   return c
 
 
-def get_sweep(arg: str = "") -> list[dict[str, object]]:
-  """The paper's protocol for one (model, pe): every fold × every seed."""
-  return [{"data.fold": fold, "seed": seed} for fold in range(NUM_FOLDS) for seed in PAPER_SEEDS]
+def get_sweep(name: str = "") -> list[dict[str, object]]:
+  """The runs of sweep `name` for one (model, pe) of `get_config` (`python -m experiments.sweep --sweep=NAME`).
+
+  folds_seeds  Table 10's protocol: every fold x every official seed (the default; 100 runs)
+  ablation_pe  Table 10's rows with and without Laplacian PE (Table 13's "none" and random-sign rows):
+               both PEs x every fold x every seed (200 runs)
+
+  Table 13's other PE variants (fixed signs, |eigenvectors|, node-index PEs) are not expressible:
+  the models here read the eigenvectors with random sign flips or not at all.
+  """
+  protocol = sweeps.product({"data.fold": list(range(NUM_FOLDS)), "seed": PAPER_SEEDS})
+  return sweeps.select(name, {
+      "folds_seeds": protocol,
+      "ablation_pe": sweeps.combine(sweeps.product({"model.pe": list(PES)}), protocol),
+  })

@@ -31,6 +31,8 @@ import ml_collections
 from configs import args as config_args
 from configs import graph_budgets
 from configs import graphgps
+from configs import sweeps
+from experiments.exphormer_pattern import config as exphormer_pattern_config
 from research.data import sbm
 
 # The official code gives no seeds or run count; 10 seeds as GraphGPS, whose pipeline Exphormer forks.
@@ -64,7 +66,13 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   return c
 
 
-def get_sweep(arg: str = "") -> list[dict[str, object]]:
-  """The protocol: one run per seed."""
-  del arg
-  return [{"seed": seed} for seed in PAPER_SEEDS]
+def get_sweep(name: str = "") -> list[dict[str, object]]:
+  """The runs of sweep `name` over PAPER_SEEDS (`python -m experiments.sweep --sweep=NAME`).
+
+  seeds     the main results table's CLUSTER entry (the default; 10 runs)
+  ablation  the paper's ablation of the attention graph's components, the official
+            configs/Ablation/cluster/ (5 variants x 10 seeds = 50 runs)
+  """
+  seeds = sweeps.product({"seed": PAPER_SEEDS})
+  variants = exphormer_pattern_config.attention_graph_ablation(model_config(smoke=False).num_virtual_nodes)
+  return sweeps.select(name, {"seeds": seeds, "ablation": sweeps.combine(variants, seeds)})

@@ -16,13 +16,12 @@ from research.sweep import spec
 GT = "experiments/gt_pattern/config.py"
 
 
-@pytest.mark.xdist_group("smoke_sweep")
 def test_killed_sweep_reruns_only_its_missing_runs(smoke_sweep):
   second = smoke_sweep["second"]
-  assert second.returncode == 0, second.stdout + second.stderr
+  assert smoke_sweep["returncode"] == 0, second
   finished_before = smoke_sweep["finished_before"]
   assert 3 <= len(finished_before) < SMOKE_SWEEP_RUNS, smoke_sweep["first"]
-  assert f"{len(finished_before)} finished already, {SMOKE_SWEEP_RUNS - len(finished_before)} to run" in second.stdout
+  assert f"{len(finished_before)} finished already, {SMOKE_SWEEP_RUNS - len(finished_before)} to run" in second
   runs = os.path.join(smoke_sweep["dir"], "runs")
   assert len([r for r in os.listdir(runs) if os.path.exists(os.path.join(runs, r, "final.json"))]) == SMOKE_SWEEP_RUNS
   for name, mtime in finished_before.items():  # not trained again
@@ -34,7 +33,8 @@ def test_killed_sweep_reruns_only_its_missing_runs(smoke_sweep):
   with open(os.path.join(smoke_sweep["dir"], "sweep.json")) as f:
     manifest = json.load(f)
   assert (manifest["config"], manifest["config_arg"], manifest["sweep"]) == (GT, "smoke", "ablation_pe")
-  assert {r["name"] for r in manifest["runs"]} == {f"pe={pe},seed={s}" for pe in ("lap_sym", "none") for s in (41, 95, 12, 35)}
+  expected = {f"pe={pe},seed={s}" for pe in ("lap_sym", "none") for s in (41, 95, 12, 35)}
+  assert {r["name"] for r in manifest["runs"]} == expected
 
 
 def test_run_names_workdirs_and_commands(tmp_path):
@@ -83,7 +83,8 @@ def test_override_of_a_key_the_config_lacks_fails_before_anything_runs(tmp_path,
 
 def test_sweep_directory_of_another_config_is_refused(tmp_path, capsys):
   assert sweep_cli.main([f"--config={GT}:smoke", "--launcher=slurm", f"--sweep_dir={tmp_path}/s"]) == 0
-  _fails_with(capsys, ["--config=experiments/gps_pattern/config.py:smoke", "--launcher=slurm", f"--sweep_dir={tmp_path}/s"],
+  gps = "experiments/gps_pattern/config.py"
+  _fails_with(capsys, [f"--config={gps}:smoke", "--launcher=slurm", f"--sweep_dir={tmp_path}/s"],
               "holds a sweep of another config: 'experiments/gt_pattern/config.py'")
   _fails_with(capsys, [f"--config={GT}", "--launcher=slurm", f"--sweep_dir={tmp_path}/s"],
               "holds a sweep of another config argument: 'smoke'")
