@@ -91,7 +91,8 @@ def run_local(sweep: spec.Sweep, *, parallel: int, python: str = sys.executable,
   outcome = Outcome(skipped=[r.name for r in sweep.runs if r not in pending], finished=[], failed={})
   resuming = [r.name for r in pending if os.path.isdir(os.path.join(sweep.workdir(r), "checkpoints"))]
   print_fn(f"Sweep {sweep.name or 'default'} of {sweep.config_flag}: {len(sweep.runs)} runs in {sweep.directory}; "
-           f"{len(outcome.skipped)} finished already, {len(pending)} to run ({len(resuming)} resume), {parallel} at a time.")
+           f"{len(outcome.skipped)} finished already, {len(pending)} to run ({len(resuming)} resume), "
+           f"{parallel} at a time.")
   prepare_data(sweep, pending, print_fn)
   running: list[_Running] = []
   start = time.time()

@@ -65,7 +65,8 @@ class Sweep:
         "config": self.config_path,
         "config_arg": self.config_arg,
         "sweep": self.name,
-        "runs": [{"name": r.name, "workdir": os.path.join("runs", r.name), "overrides": r.overrides} for r in self.runs],
+        "runs": [{"name": r.name, "workdir": os.path.join("runs", r.name), "overrides": r.overrides}
+                 for r in self.runs],
     }
 
 
@@ -85,7 +86,8 @@ def load_config_module(path: str) -> ModuleType:
   return module
 
 
-def apply_overrides(config: ml_collections.ConfigDict, overrides: Mapping[str, Any], run: str) -> ml_collections.ConfigDict:
+def apply_overrides(config: ml_collections.ConfigDict, overrides: Mapping[str, Any],
+                    run: str) -> ml_collections.ConfigDict:
   """A locked copy of `config` with `overrides` set; a path the config lacks or a wrong type fails, naming both."""
   config = copy.deepcopy(config)
   config.lock()
