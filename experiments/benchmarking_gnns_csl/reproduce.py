@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from experiments.benchmarking_gnns_csl import config as csl_config
 from research.analysis import reproduction
+from research.sweep import workers
 
 EXPERIMENT = "benchmarking_gnns_csl"
 # (row name, model, pe, paper table, paper row match)
@@ -65,14 +66,15 @@ def main(argv: Sequence[str] | None = None) -> str:
   start = time.time()
   names = {(model, pe): name for name, model, pe, *_ in VARIANTS}
   run_jobs = [(model, pe, fold, seed, epochs, args.out, data_dir) for _, model, pe, fold, seed in jobs]
-  for done, (job, final) in enumerate(reproduction.run_in_workers(run_one, run_jobs, args.parallel), 1):
+  for done, (job, final) in enumerate(workers.run_in_workers(run_one, run_jobs, args.parallel), 1):
     model, pe, fold, seed = job[:4]
     name = names[(model, pe)]
     accuracy = 100.0 * final["final"]["test/accuracy"]
     accuracies[name].append(accuracy)
     epochs_run = final["step"] / (final["total_steps"] / epochs)
+    remaining = workers.eta(done, len(jobs), time.time() - start)
     print(f"[{done}/{len(jobs)}] {name:<17} fold {fold} seed {seed}: test {accuracy:6.2f}%  "
-          f"({epochs_run:.0f} epochs, {final['wall_time_s']:.0f} s)  ETA {reproduction.eta(done, len(jobs), time.time() - start)}",
+          f"({epochs_run:.0f} epochs, {final['wall_time_s']:.0f} s)  ETA {remaining}",
           flush=True)
 
   rows = []

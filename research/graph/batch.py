@@ -40,7 +40,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import flax.struct
-import jax
 import jax.numpy as jnp
 import numpy as np
 

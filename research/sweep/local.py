@@ -18,8 +18,8 @@ import sys
 import time
 from collections.abc import Callable
 
-from research.analysis.reproduction import eta, stop_with_parent
 from research.sweep import spec
+from research.sweep.workers import eta, stop_with_parent
 
 
 @dataclasses.dataclass

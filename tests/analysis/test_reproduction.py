@@ -76,9 +76,9 @@ def test_a_worker_exits_when_its_parent_dies(tmp_path):
   pid_file = tmp_path / "worker.pid"
   script = (
       "import sys\n"
-      "from research.analysis import reproduction\n"
+      "from research.sweep import workers\n"
       "import sleeping_worker\n"
-      f"list(reproduction.run_in_workers(sleeping_worker.sleep_until_sigterm, [({str(pid_file)!r},)], 1))\n"
+      f"list(workers.run_in_workers(sleeping_worker.sleep_until_sigterm, [({str(pid_file)!r},)], 1))\n"
   )
   env = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO, os.path.dirname(os.path.abspath(__file__))]))
   parent = subprocess.Popen([sys.executable, "-c", script], env=env, cwd=REPO)

@@ -7,7 +7,6 @@ import json
 import os
 import textwrap
 
-import pytest
 
 from conftest import SMOKE_SWEEP_RUNS
 from experiments import sweep as sweep_cli

@@ -52,7 +52,8 @@ def test_evaluation_sums_finalise_to_the_loss_of_one_batch():
 
 def _sample_outputs(model, batch):
   task = get_task("layout_fid")
-  return task, {k: np.asarray(v) for k, v in task.sample_outputs(model, {k: jnp.asarray(v) for k, v in batch.items()}).items()}
+  outputs = task.sample_outputs(model, {k: jnp.asarray(v) for k, v in batch.items()})
+  return task, {k: np.asarray(v) for k, v in outputs.items()}
 
 
 def test_sample_outputs_are_the_network_s_call_and_reconstruction():
