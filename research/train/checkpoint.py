@@ -29,6 +29,9 @@ class Checkpoints:
     )
 
   def save(self, step: int, state: Any, *, force: bool = False) -> bool:
+    """Saves `state` as `step` (when due, or always with `force`); a step already saved is left as it is."""
+    if self.manager.latest_step() == step:  # e.g. SIGTERM right after the periodic checkpoint of this step
+      return False
     return self.manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state)), force=force)
 
   def restore_latest(self, abstract_state: Any) -> tuple[int, Any] | None:

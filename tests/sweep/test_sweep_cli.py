@@ -94,3 +94,31 @@ def test_config_without_sweeps_and_missing_config_file(tmp_path, capsys):
   config.write_text("from experiments.gt_pattern.config import get_config\n")
   _fails_with(capsys, [f"--config={config}", f"--sweep_dir={tmp_path}/s"], "defines no get_sweep(name)")
   _fails_with(capsys, [f"--config={tmp_path}/nope.py"], "No config file at")
+
+
+def test_sigterm_stops_the_running_runs_with_a_checkpoint(tmp_path):
+  import signal
+  import subprocess
+  import sys
+  import time
+
+  import psutil
+
+  from conftest import REPO
+
+  sweep_dir = tmp_path / "s"
+  env = {**os.environ, "TFDS_DATA_DIR": str(tmp_path / "tfds")}
+  launcher = subprocess.Popen([sys.executable, "-m", "experiments.sweep", f"--config={GT}:smoke", "--parallel=1",
+                               f"--sweep_dir={sweep_dir}"], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
+  log = sweep_dir / "logs" / "seed=41.log"
+  deadline = time.time() + 300
+  while not (log.exists() and "step 2/6" in log.read_text()) and time.time() < deadline:  # the run is training
+    time.sleep(0.2)
+  (run,) = psutil.Process(launcher.pid).children()
+  launcher.send_signal(signal.SIGTERM)
+  out, _ = launcher.communicate(timeout=120)
+  assert launcher.returncode == 128 + signal.SIGTERM
+  assert "Stopped: 1 running run(s) saved a checkpoint" in out
+  assert not run.is_running()
+  assert "Saved a checkpoint at step" in log.read_text() or (sweep_dir / "runs/seed=41/final.json").exists()
+  assert os.listdir(sweep_dir / "runs/seed=41/checkpoints")

@@ -1,4 +1,4 @@
-"""Checkpoints: a corrupt latest checkpoint falls back to the previous one; restore onto another mesh."""
+"""Checkpoints: a corrupt latest checkpoint falls back to the previous one; restore onto another mesh; a step saved twice."""
 
 from __future__ import annotations
 
@@ -44,3 +44,17 @@ def test_restore_onto_a_different_mesh(csl_data_dir, tmp_path):
   np.testing.assert_allclose([a[s] for s in range(1, 19)], [b[s] for s in range(1, 19)], rtol=1e-4, atol=1e-5)
   # Parameters are not compared: biases feeding a BatchNorm get ~0 gradients, which Adam
   # normalises to steps of full size, so float-level differences between meshes show there.
+
+
+def test_saving_a_step_that_is_already_saved_keeps_the_first(tmp_path):
+  # SIGTERM right after a periodic checkpoint asks for the same step again (forced).
+  from research.train.checkpoint import Checkpoints
+
+  checkpoints = Checkpoints(str(tmp_path / "ckpt"), keep=2, every_steps=3)
+  first = {"w": np.arange(4.0)}
+  assert checkpoints.save(3, first)
+  assert not checkpoints.save(3, {"w": np.zeros(4)}, force=True)
+  checkpoints.wait()
+  step, state = checkpoints.restore_latest({"w": np.zeros(4)})
+  checkpoints.close()
+  assert step == 3 and np.array_equal(state["w"], first["w"])
