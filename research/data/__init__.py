@@ -24,7 +24,7 @@ def build_pipeline(
     config: ml_collections.ConfigDict, *, seed: int, train_rows: tuple[int, int], eval_rows: tuple[int, int]
 ) -> Pipeline:
   """The pipeline named by `config.name`, feeding this process's rows of each global batch."""
-  from research.data import graph_datasets, layout_datasets  # noqa: F401  (register their pipelines)
+  from research.data import diagram_graphs, graph_datasets, layout_datasets  # noqa: F401  (register their pipelines)
 
   if config.name not in _PIPELINES:
     raise ValueError(f"Unknown dataset config.data.name={config.name!r}; known datasets: {sorted(_PIPELINES)}.")
@@ -32,10 +32,12 @@ def build_pipeline(
 
 
 def prepare_dataset(config: ml_collections.ConfigDict) -> None:
-  """Builds the dataset that `config` (a config.data) names, once (graph_datasets or layout_datasets)."""
-  from research.data import graph_datasets, layout_datasets
+  """Builds the dataset that `config` (a config.data) names, once (layout, diagram-graph or graph datasets)."""
+  from research.data import diagram_graphs, graph_datasets, layout_datasets
 
   if config.name in layout_datasets.NAMES:
     layout_datasets.prepare_dataset(config)
+  elif config.name == diagram_graphs.NAME:
+    diagram_graphs.prepare_dataset(config)
   else:
     graph_datasets.prepare_dataset(config)

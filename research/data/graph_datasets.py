@@ -13,7 +13,7 @@ from research.data.prepare import default_data_dir
 from research.graph.batch import pad_graphs
 
 
-def _padded_graph_pipeline(
+def padded_graph_pipeline(
     config: ml_collections.ConfigDict, sources: dict, *, seed: int, train_rows, eval_rows
 ) -> Pipeline:
   """Batches of graphs padded to config.max_nodes per graph and config.max_edges per pack.
@@ -46,7 +46,7 @@ def csl_pipeline(config: ml_collections.ConfigDict, *, seed: int, train_rows, ev
   csl.prepare(data_dir)
   roles = {"train": "train", "validation": "val", "test": "test"}
   sources = {role: tfds.data_source("csl", split=f"{part}_fold{config.fold}", data_dir=data_dir) for role, part in roles.items()}
-  return _padded_graph_pipeline(config, sources, seed=seed, train_rows=train_rows, eval_rows=eval_rows)
+  return padded_graph_pipeline(config, sources, seed=seed, train_rows=train_rows, eval_rows=eval_rows)
 
 
 def _sbm_pipeline(name: str, config: ml_collections.ConfigDict, *, seed: int, train_rows, eval_rows) -> Pipeline:
@@ -55,7 +55,7 @@ def _sbm_pipeline(name: str, config: ml_collections.ConfigDict, *, seed: int, tr
   sbm.prepare(data_dir, name, config.variant)
   roles = {"train": "train", "validation": "val", "test": "test"}
   sources = {role: tfds.data_source(f"{name}/{config.variant}", split=part, data_dir=data_dir) for role, part in roles.items()}
-  return _padded_graph_pipeline(config, sources, seed=seed, train_rows=train_rows, eval_rows=eval_rows)
+  return padded_graph_pipeline(config, sources, seed=seed, train_rows=train_rows, eval_rows=eval_rows)
 
 
 register_pipeline("pattern")(functools.partial(_sbm_pipeline, "pattern"))
@@ -70,7 +70,7 @@ def zinc_pipeline(config: ml_collections.ConfigDict, *, seed: int, train_rows, e
   zinc.prepare(data_dir, config.variant, manual_dir=config.get("manual_dir") or None)
   roles = {"train": "train", "validation": "val", "test": "test"}
   sources = {role: tfds.data_source(f"zinc/{config.variant}", split=part, data_dir=data_dir) for role, part in roles.items()}
-  return _padded_graph_pipeline(config, sources, seed=seed, train_rows=train_rows, eval_rows=eval_rows)
+  return padded_graph_pipeline(config, sources, seed=seed, train_rows=train_rows, eval_rows=eval_rows)
 
 
 def prepare_dataset(config: ml_collections.ConfigDict) -> None:

@@ -24,6 +24,7 @@ SWEEPS = {
     "exphormer_cluster": {"seeds": 10, "ablation": 5 * 10},  # configs/Ablation/cluster: 5 attention graphs
     "exphormer_pattern": {"seeds": 10, "ablation": 5 * 10},
     "fidnet": {"seeds": 3},
+    "gps_diagrams": {"seeds": 3, "ablation_global": 2 * 3, "ablation_local": 2 * 3},  # ours: 3 seeds
     "gps_cluster": {"seeds": 10},
     "gps_pattern": {"seeds": 10},
     "gps_zinc": {"seeds": 10, "ablation_global": 3 * 10, "ablation_local": 3 * 10, "ablation_pe": 3 * 10},
