@@ -82,9 +82,19 @@ def _tail(path: str, lines: int = 5) -> str:
     return "".join(f.readlines()[-lines:])
 
 
+def _progress(sweep: spec.Sweep, running: list[_Running], done: int, to_do: int, elapsed: float) -> str:
+  """`[done/to do] running: <run> step <last logged step>, ... | ETA`."""
+  now_running = ", ".join(f"{r.run.name} step {_last_step(sweep.workdir(r.run))}" for r in running)
+  return f"[{done}/{to_do}] running: {now_running or '-'} | ETA {eta(done, to_do, elapsed)}"
+
+
 def run_local(sweep: spec.Sweep, *, parallel: int, python: str = sys.executable,
-              print_fn: Callable[[str], None] = print, poll_seconds: float = 0.5) -> Outcome:
-  """Runs the sweep's unfinished runs, `parallel` at a time, printing progress; SIGTERM/SIGINT stop them cleanly."""
+              print_fn: Callable[[str], None] = print, poll_seconds: float = 0.5,
+              progress_seconds: float = 60.0) -> Outcome:
+  """Runs the sweep's unfinished runs, `parallel` at a time; SIGTERM/SIGINT stop them cleanly.
+
+  Prints a line when a run ends, and the running runs' steps every `progress_seconds` in between.
+  """
   if parallel < 1:
     raise ValueError(f"--parallel={parallel}; run at least 1 at a time.")
   pending = list(spec.pending_runs(sweep))
@@ -95,7 +105,7 @@ def run_local(sweep: spec.Sweep, *, parallel: int, python: str = sys.executable,
            f"{parallel} at a time.")
   prepare_data(sweep, pending, print_fn)
   running: list[_Running] = []
-  start = time.time()
+  start = last_line = time.time()
 
   def stop(signum, frame):
     for r in running:
@@ -111,6 +121,11 @@ def run_local(sweep: spec.Sweep, *, parallel: int, python: str = sys.executable,
       while pending and len(running) < parallel:
         running.append(_start(sweep, pending.pop(0), python))
       time.sleep(poll_seconds)
+      done = len(outcome.finished) + len(outcome.failed)
+      to_do = done + len(pending) + len(running)
+      if time.time() - last_line > progress_seconds:
+        print_fn(_progress(sweep, running, done, to_do, time.time() - start))
+        last_line = time.time()
       for r in [r for r in running if r.process.poll() is not None]:
         running.remove(r)
         if r.process.returncode == 0 and spec.is_finished(sweep.workdir(r.run)):
@@ -119,11 +134,9 @@ def run_local(sweep: spec.Sweep, *, parallel: int, python: str = sys.executable,
         else:
           outcome.failed[r.run.name] = r.log_path
           status = f"FAILED (exit {r.process.returncode}); log {r.log_path}:\n{_tail(r.log_path)}"
-        done = len(outcome.finished) + len(outcome.failed)
-        to_do = done + len(pending) + len(running)
-        now_running = ", ".join(f"{x.run.name} step {_last_step(sweep.workdir(x.run))}" for x in running)
-        print_fn(f"[{done}/{to_do}] {r.run.name} {status} | running: {now_running or '-'} | "
-                 f"ETA {eta(done, to_do, time.time() - start)}")
+        done += 1
+        print_fn(f"{r.run.name} {status}\n" + _progress(sweep, running, done, to_do, time.time() - start))
+        last_line = time.time()
   finally:
     for s, h in handlers.items():
       signal.signal(s, h)
