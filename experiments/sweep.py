@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 
@@ -65,7 +66,7 @@ def describe(sweep: spec.Sweep) -> str:
   lines = [f"{len(sweep.runs)} runs of {sweep.config_flag}, sweep {sweep.name or 'default'}, in {sweep.directory}:"]
   for run in sweep.runs:
     status = "finished" if spec.is_finished(sweep.workdir(run)) else "to run"
-    lines.append(f"  {run.name:<40} {status:<9} {' '.join(sweep.run_args(run)[3:])}")
+    lines.append(f"  {run.name:<40} {status:<9} python {shlex.join(sweep.run_args(run))}")
   return "\n".join(lines)
 
 

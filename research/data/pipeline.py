@@ -12,6 +12,7 @@ row of the global batch), so augmentations are as reproducible as the order.
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 import zlib
@@ -129,16 +130,19 @@ class Pipeline:
       return iter(dataset.to_iter_dataset(self.read_options))
     return (dataset[k] for k in range(len(dataset)))
 
-  def eval_batches(self, split: str) -> Iterator[Batch]:
-    """One pass over `split` in order; the last global batch is padded and masked out."""
+  def _split_size(self, split: str) -> int:
     if split not in self.sources:
       raise ValueError(f"No {split!r} split in this dataset; available: {sorted(self.sources)}.")
-    n = len(self.sources[split])
-    num_batches = math.ceil(n / self.eval_batch_size)
+    return len(self.sources[split])
+
+  def eval_batch(self, split: str, k: int) -> Batch:
+    """Batch `k` of the evaluation pass over `split` (this process's rows; rows past the end are masked out)."""
+    n = self._split_size(split)
     lo, hi = self.eval_rows
+    rows = np.arange(k * self.eval_batch_size, (k + 1) * self.eval_batch_size)[lo:hi]
+    return self._read(split, np.where(rows < n, rows, 0), rows < n, self.eval_collate, k, range(lo, hi))
 
-    def read(k: int) -> Batch:
-      rows = np.arange(k * self.eval_batch_size, (k + 1) * self.eval_batch_size)[lo:hi]
-      return self._read(split, np.where(rows < n, rows, 0), rows < n, self.eval_collate, k, range(lo, hi))
-
-    return self._iterate(grain.MapDataset.range(num_batches).map(read))
+  def eval_batches(self, split: str) -> Iterator[Batch]:
+    """One pass over `split` in order; the last global batch is padded and masked out."""
+    num_batches = math.ceil(self._split_size(split) / self.eval_batch_size)
+    return self._iterate(grain.MapDataset.range(num_batches).map(functools.partial(self.eval_batch, split)))

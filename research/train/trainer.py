@@ -201,7 +201,7 @@ class Trainer:
     if not (self.task.draws_samples and self.config.sample_examples):
       return None
     if self._sample_batch is None:
-      self._sample_batch = next(iter(self.pipeline.eval_batches(self.config.eval_splits[0])))
+      self._sample_batch = self.pipeline.eval_batch(self.config.eval_splits[0], 0)
     batch = sharding.global_batch(self._sample_batch, self.mesh)
     outputs = jax.device_get(self.sample_step(state, batch, self.rng_state))
     path = os.path.join(self.workdir, "samples", f"step_{step:08d}.png")
