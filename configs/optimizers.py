@@ -21,7 +21,6 @@ def _optimizer(name: str, learning_rate: float, schedule: str, **extra) -> ml_co
   c.plateau_factor = 0.5
   c.plateau_patience = 10
   c.plateau_threshold = 1e-4
-  c.min_learning_rate = 0.0
   c.update(extra)
   return c
 
@@ -30,11 +29,9 @@ def adam(learning_rate: float = 1e-3, schedule: str = "constant", **extra) -> ml
   return _optimizer("adam", learning_rate, schedule, **extra)
 
 
-def adam_plateau(learning_rate: float, factor: float, patience: int, min_learning_rate: float) -> ml_collections.ConfigDict:
-  """Adam with ReduceLROnPlateau, as in Benchmarking GNNs and GT."""
-  return _optimizer(
-      "adam", learning_rate, "plateau", plateau_factor=factor, plateau_patience=patience, min_learning_rate=min_learning_rate
-  )
+def adam_plateau(learning_rate: float, factor: float, patience: int) -> ml_collections.ConfigDict:
+  """Adam with ReduceLROnPlateau, as in Benchmarking GNNs and GT (their minimum rate is config.stop_below_lr)."""
+  return _optimizer("adam", learning_rate, "plateau", plateau_factor=factor, plateau_patience=patience)
 
 
 def adamw_cosine(

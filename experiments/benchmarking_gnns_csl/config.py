@@ -77,7 +77,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   c.data.eval_batch_size = 30
   c.data.cache = True  # 150 small graphs, decoded once ...
   c.data.num_threads = 0  # ... and read in the prefetch thread: no reader threads needed
-  c.optimizer = optimizers.adam_plateau(learning_rate=5e-4, factor=0.5, patience=5, min_learning_rate=1e-6)
+  c.optimizer = optimizers.adam_plateau(learning_rate=5e-4, factor=0.5, patience=5)
   c.stop_below_lr = 1e-6
   c.epochs = a["epochs"]
   c.log_every_steps = 90

@@ -69,9 +69,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   c.data.cache = True  # 14k small graphs: decoded once ...
   c.data.num_threads = 0  # ... and read by the prefetch thread
   graph_budgets.set_sbm_budgets(c.data, "pattern", a["graphs_per_pack"])  # 26: the whole batch on one device
-  c.optimizer = optimizers.adam_plateau(
-      learning_rate=5e-4, factor=0.5, patience=10, min_learning_rate=MIN_LEARNING_RATE
-  )
+  c.optimizer = optimizers.adam_plateau(learning_rate=5e-4, factor=0.5, patience=10)
   c.optimizer.warmup_epochs = a["warmup_epochs"]  # 0 in the official code; reproduce.py passes it
   c.stop_below_lr = MIN_LEARNING_RATE
   c.epochs = a["epochs"]

@@ -68,7 +68,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   c.data.eval_batch_size = 128  # the official evaluates in batches of 32; the MAE is over the split here
   c.data.cache = True  # ~12k small graphs: decoded once ...
   c.data.num_threads = 0  # ... and read by the prefetch thread
-  c.optimizer = optimizers.adam_plateau(learning_rate=7e-4, factor=0.5, patience=25, min_learning_rate=1e-6)
+  c.optimizer = optimizers.adam_plateau(learning_rate=7e-4, factor=0.5, patience=25)
   c.optimizer.warmup_epochs = a["warmup_epochs"]  # 0: the official schedule has none
   c.stop_below_lr = 1e-6
   c.epochs = a["epochs"]
