@@ -9,20 +9,13 @@ from __future__ import annotations
 
 import concurrent.futures
 import ctypes
-import math
 import multiprocessing
 import os
 import signal
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-
-def eta(done: int, total: int, elapsed: float) -> str:
-  if done == 0:
-    return "?"
-  seconds = elapsed / done * (total - done)
-  return f"{int(seconds // 60)}m{int(seconds % 60):02d}s" if math.isfinite(seconds) else "?"
-
+from research.durations import eta  # noqa: F401  (the launcher's progress lines)
 
 _parent_pid: int | None = None  # set in each worker by stop_with_parent
 

@@ -12,6 +12,8 @@ import jax
 import numpy as np
 import tensorboardX
 
+from research.durations import format_duration
+
 log = logging.getLogger("research.train")
 
 
@@ -83,13 +85,5 @@ class Progress:
     shown = " ".join(f"{k}={v:.4g}" for k, v in scalars.items())
     return (
         f"step {step}/{self.total_steps} ({100 * step / self.total_steps:.0f}%) | {rate:.1f} steps/s "
-        f"{rate * self.batch_size:.0f} ex/s | ETA {_duration(eta)} | {shown}"
+        f"{rate * self.batch_size:.0f} ex/s | ETA {format_duration(eta)} | {shown}"
     )
-
-
-def _duration(seconds: float) -> str:
-  if not np.isfinite(seconds):
-    return "?"
-  m, s = divmod(int(seconds), 60)
-  h, m = divmod(m, 60)
-  return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
