@@ -34,13 +34,14 @@ Layer (MultiLayer; the structure of GraphGPS's layer, research/models/graph/gps.
   h_M = BN(GatedGCN(h, e, p))                      (residual and dropout inside; updates e)
   h_T = BN(h + Dropout(ExphormerAttention(h)))
   h'  = BN(h_M + h_T + Dropout(W_2 Dropout(ReLU(W_1 (h_M + h_T)))))    (FFN width 2D)
-The GatedGCN (`EquivStableGatedGCNLayer`) scales its gates by
+The GatedGCN (`EquivStableGatedGCNLayer`, gated_gcn.py's layer with a
+gate_scale) scales its gates by
   r_ij = sigmoid(W_b ReLU(W_a ||p_i - p_j||^2 + a) + b)      (EquivStableLapPE)
 with p = Linear(10 -> D) of the first 10 Laplacian eigenvectors, computed once
 by the encoder (Wang et al., "Equivariant and Stable Positional Encoding for
 More Powerful Graph Neural Networks", ICLR 2022). Encoders: h^0 = Linear(x)
 (LinearNode; with EquivStableLapPE the PE is not concatenated), DummyEdge or
-feature edge embeddings (gps_encoders.py); head: GraphGym's MLP (heads.py).
+feature edge embeddings (gps_encoders.py); head: GraphGPSHead (heads.py).
 The config's attn_dropout is not read by ExphormerAttention, so there is none.
 
 Layout. Real and expander edges are two packed edge lists of the GraphBatch
@@ -62,19 +63,17 @@ import jax.numpy as jnp
 from flax import nnx
 
 from research.graph.batch import GraphBatch
-from research.models.graph.encoders import readout
-from research.models.graph.gated_gcn import GATE_EPS, GatedGCNLayer
+from research.models.graph.gated_gcn import GatedGCNLayer
 from research.models.graph.gps_encoders import FeatureEmbedding, GPSEdgeEncoder
-from research.models.graph.heads import GraphGymMLPHead
+from research.models.graph.heads import GraphGPSHead
 from research.nn.dense import dense
-from research.nn.mlp import MLP, MLPReadout
+from research.nn.mlp import MLP
 from research.nn.norm import Norm
 
 LOGIT_CLAMP = 5.0  # `score.sum(-1).clamp(-5, 5)` in Exphormer.py
 NORM_EPS = 1e-6  # `wV / (Z + 1e-6)`
 LOCAL_MODELS = ("gated_gcn", "none")
 PE_KINDS = ("none", "equivstable_lap")
-HEADS = ("node", "graph")
 
 
 @flax.struct.dataclass
@@ -210,9 +209,9 @@ class EquivStableLapPE(nnx.Module):
 class EquivStableGatedGCNLayer(GatedGCNLayer):
   """GraphGPS's GatedGCN with the EquivStableLapPE gate (residual, dropout before it).
 
-  sigma_ij = sigmoid(e_hat_ij) * r_ij, r_ij = sigmoid(MLP(||p_i - p_j||^2)), MLP 1 -> dim -> 1;
-  the rest as GatedGCNLayer (whose D and E read the sender and receiver).
-  `pe_gate=False` gives the plain layer (r_ij = 1).
+  r_ij = sigmoid(MLP(||p_i - p_j||^2)), MLP 1 -> dim -> 1, is GatedGCNLayer's
+  gate_scale: sigma_ij = sigmoid(e_hat_ij) * r_ij (GatedGCNLayer's D and E read
+  the sender and receiver). `pe_gate=False` gives the plain layer (r_ij = 1).
   """
 
   def __init__(self, dim: int, *, dropout: float, pe_gate: bool, rngs: nnx.Rngs):
@@ -223,21 +222,17 @@ class EquivStableGatedGCNLayer(GatedGCNLayer):
       self, h: jax.Array, e: jax.Array, graph: GraphBatch, pe: jax.Array | None = None
   ) -> tuple[jax.Array, jax.Array]:
     """h: [B, N, D], e: [S, E, D], pe: [B, N, D] (with pe_gate) -> (h, e), zero on padding."""
-    senders, receivers, edge_mask = graph.senders, graph.receivers, graph.edge_mask
-    Ah, Bh, Dh, Eh = self.A(h), self.B(h), self.D(h), self.E(h)  # [B, N, D]
-    e_hat = self.C(e) + graph.gather(Dh, senders) + graph.gather(Eh, receivers)  # [S, E, D]
-    sigma = jax.nn.sigmoid(e_hat)
-    if self.pe_gate is not None:
-      if pe is None:
-        raise ValueError("This GatedGCN gates by EquivStableLapPE distances; pass pe (the encoder's [B, N, D]).")
-      distance = jnp.sum((graph.gather(pe, receivers) - graph.gather(pe, senders)) ** 2, axis=-1, keepdims=True)
-      sigma = sigma * jax.nn.sigmoid(self.pe_gate(distance))  # [S, E, D] * [S, E, 1]
-    num = graph.aggregate(sigma * graph.gather(Bh, senders), receivers)  # [B, N, D]
-    den = graph.aggregate(sigma, receivers)
-    h_new = jax.nn.relu(self.norm_h(Ah + num / (den + GATE_EPS), graph.node_mask))
-    e_new = jax.nn.relu(self.norm_e(e_hat, edge_mask))
-    h_new, e_new = h + self.dropout(h_new), e + self.dropout(e_new)
-    return jnp.where(graph.node_mask[..., None], h_new, 0.0), jnp.where(edge_mask[..., None], e_new, 0.0)
+    return super().__call__(h, e, graph, gate_scale=self.pe_gate_scale(graph, pe))
+
+  def pe_gate_scale(self, graph: GraphBatch, pe: jax.Array | None) -> jax.Array | None:
+    """r_ij: [S, E, 1], or None without pe_gate."""
+    if self.pe_gate is None:
+      return None
+    if pe is None:
+      raise ValueError("This GatedGCN gates by EquivStableLapPE distances; pass pe (the encoder's [B, N, D]).")
+    distance = jnp.sum((graph.gather(pe, graph.receivers) - graph.gather(pe, graph.senders)) ** 2, axis=-1,
+                       keepdims=True)  # [S, E, 1]
+    return jax.nn.sigmoid(self.pe_gate(distance))
 
 
 class ExphormerLayer(nnx.Module):
@@ -354,8 +349,6 @@ class Exphormer(nnx.Module):
   ):
     if pe not in PE_KINDS:
       raise ValueError(f"Unknown pe={pe!r}; expected one of {PE_KINDS}.")
-    if head not in HEADS:
-      raise ValueError(f"Unknown head={head!r}; expected one of {HEADS}.")
     if num_virtual_nodes < 0:
       raise ValueError(f"num_virtual_nodes={num_virtual_nodes} must be >= 0.")
     if not (real_edges or expander_edges or num_virtual_nodes):
@@ -381,11 +374,7 @@ class Exphormer(nnx.Module):
         )
         for _ in range(num_layers)
     )
-    self.head_kind, self.graph_pooling = head, graph_pooling
-    if head == "node":
-      self.head = GraphGymMLPHead(hidden_dim, out_dim, num_layers=head_layers, rngs=rngs)
-    else:
-      self.head = MLPReadout(hidden_dim, out_dim, num_hidden=head_layers - 1, rngs=rngs)
+    self.head = GraphGPSHead(hidden_dim, out_dim, kind=head, num_layers=head_layers, pooling=graph_pooling, rngs=rngs)
 
   def edge_sets(self, graph: GraphBatch, e0: jax.Array) -> list[AttentionEdges]:
     """The attention's packed edge lists: real edges with e0 [S, E, D] (one [D] vector for DummyEdge),
@@ -416,6 +405,4 @@ class Exphormer(nnx.Module):
       h, e, virtual_h = layer(h, e, graph, edge_sets, virtual, pe)
       if virtual is not None:
         virtual = virtual.replace(h=virtual_h)
-    if self.head_kind == "graph":
-      return self.head(readout(h, graph.node_mask, self.graph_pooling))  # [B, out]
-    return jnp.where(graph.node_mask[..., None], self.head(h), 0.0)  # [B, N, out]
+    return self.head(h, graph.node_mask)  # [B, N, out] or [B, out]

@@ -12,6 +12,8 @@ One layer, for an edge j -> i (j = sender, i = receiver, messages summed at i):
   e_ij' = dropout(e_ij + ReLU(BN(e_hat_ij)))
 GraphGPS's `GatedGCNLayer` drops out before the residual sum instead,
 h_i' = h_i + dropout(ReLU(BN(h_hat_i))) (`dropout_before_residual=True`).
+A `gate_scale` r_ij passed to the layer multiplies the gates, sigma_ij * r_ij
+(Exphormer's EquivStableLapPE gate, exphormer.py); by default r_ij = 1.
 The papers write D h_i + E h_j. Benchmarking GNNs' DGL code applies D to the
 edge's source and E to its destination, which is what is done here; GraphGPS's
 PyG code applies D to the destination. The two are the same family up to
@@ -55,12 +57,16 @@ class GatedGCNLayer(nnx.Module):
     self.residual = residual
     self.dropout_before_residual = dropout_before_residual
 
-  def __call__(self, h: jax.Array, e: jax.Array, graph: GraphBatch) -> tuple[jax.Array, jax.Array]:
-    """h: [B, N, D], e: [S, E, D] -> updated (h, e), zero on padding."""
+  def __call__(
+      self, h: jax.Array, e: jax.Array, graph: GraphBatch, gate_scale: jax.Array | None = None
+  ) -> tuple[jax.Array, jax.Array]:
+    """h: [B, N, D], e: [S, E, D], gate_scale: r_ij [S, E, 1] or [S, E, D] -> updated (h, e), zero on padding."""
     senders, receivers, edge_mask = graph.senders, graph.receivers, graph.edge_mask
     Ah, Bh, Dh, Eh = self.A(h), self.B(h), self.D(h), self.E(h)  # [B, N, D]
     e_hat = self.C(e) + graph.gather(Dh, senders) + graph.gather(Eh, receivers)  # [S, E, D]
-    sigma = jax.nn.sigmoid(e_hat)
+    sigma = jax.nn.sigmoid(e_hat)  # [S, E, D]
+    if gate_scale is not None:
+      sigma = sigma * gate_scale
     num = graph.aggregate(sigma * graph.gather(Bh, senders), receivers)  # [B, N, D]
     den = graph.aggregate(sigma, receivers)  # [B, N, D]
     h_hat = Ah + num / (den + GATE_EPS)
