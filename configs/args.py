@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import difflib
 from typing import Any
 
 
@@ -17,7 +18,9 @@ def parse_arg(arg: str, **defaults: Any) -> dict[str, Any]:
     key, sep, raw = item.partition("=")
     key = key.strip()
     if key not in defaults:
-      raise ValueError(f"Unknown config argument {key!r} in {arg!r}; known arguments: {sorted(defaults)}.")
+      near = difflib.get_close_matches(key, defaults, n=1, cutoff=0.6)
+      hint = f" Did you mean {near[0]!r}?" if near else ""
+      raise ValueError(f"Unknown config argument {key!r} in {arg!r}.{hint} Known arguments: {', '.join(sorted(defaults))}.")
     values[key] = _coerce(key, raw.strip() if sep else "True", type(defaults[key]))
   return values
 

@@ -41,9 +41,12 @@ def get_base_config() -> ml_collections.ConfigDict:
   c.checkpoint.keep_best = True
 
   c.mesh = mesh_presets.data_parallel()
+  c.sharding = ml_collections.ConfigDict()
+  c.sharding.rules = mesh_presets.logical_axis_rules()  # logical axis name -> mesh axes
   c.diagnostics = ml_collections.ConfigDict()
   c.diagnostics.every_steps = 50
   c.diagnostics.on_nonfinite = "raise"  # 'raise' | 'skip_step'
+  c.diagnostics.max_skipped_steps = 20  # skip_step: this many non-finite steps in a row end the run as diverged
   return c
 
 

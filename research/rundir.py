@@ -35,6 +35,15 @@ INCOMPLETE = "incomplete"  # started (files exist) but no valid final.json
 NOT_STARTED = "not started"
 
 
+def _read_umask() -> int:
+  mask = os.umask(0)
+  os.umask(mask)
+  return mask
+
+
+_UMASK = _read_umask()  # read once, at import: os.umask can only be read by setting it
+
+
 def _holder(handle) -> str:
   handle.seek(0)
   text = handle.read().strip()
@@ -78,6 +87,7 @@ def write_text(path: str, text: str) -> None:
   os.makedirs(directory, exist_ok=True)
   fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
   try:
+    os.fchmod(fd, 0o666 & ~_UMASK)  # the mode a plain open() would give, not mkstemp's 0600
     with os.fdopen(fd, "w") as f:
       f.write(text)
       f.flush()

@@ -61,3 +61,14 @@ def final_params(workdir: str) -> dict:
   tree = checkpointer.restore(path, restore_args=as_numpy)
   flat = jax.tree_util.tree_flatten_with_path(tree["params"])[0]
   return {jax.tree_util.keystr(p): v for p, v in flat}
+
+
+def assert_user_error(proc: subprocess.CompletedProcess, *fragments: str) -> str:
+  """A user mistake's ending: exit code 2, one line `error: ...` on stderr holding every fragment, no traceback."""
+  lines = [line for line in proc.stderr.splitlines() if line.strip()]
+  assert proc.returncode == 2, f"exit code {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+  assert len(lines) == 1 and lines[0].startswith("error: "), f"expected one line on stderr, got:\n{proc.stderr}"
+  assert "Traceback" not in proc.stdout + proc.stderr
+  for fragment in fragments:
+    assert fragment in lines[0], f"{fragment!r} not in: {lines[0]}"
+  return lines[0]

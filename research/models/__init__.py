@@ -7,6 +7,8 @@ from typing import Any
 
 from flax import nnx
 
+from research.errors import ConfigError
+
 from research.models.graph import GPS, GRIT, SAN, Exphormer, GatedGCN, Graphormer, GraphTransformer
 from research.models.layout import FIDNetV3
 
@@ -33,14 +35,14 @@ def build_model(name: str, *, rngs: nnx.Rngs, **kwargs: Any) -> nnx.Module:
 def check_kwargs(name: str, kwargs: dict[str, Any]) -> None:
   """Fails, naming the keys, if `kwargs` do not fit the constructor of model `name`."""
   if name not in _MODELS:
-    raise ValueError(f"Unknown config.model.name={name!r}; known models: {', '.join(MODEL_NAMES)}.")
+    raise ConfigError(f"Unknown config.model.name={name!r}; known models: {', '.join(MODEL_NAMES)}.")
   parameters = inspect.signature(_MODELS[name].__init__).parameters
   accepted = {p for p in parameters if p not in ("self", "rngs")}
   required = {p for p, v in parameters.items() if v.default is inspect.Parameter.empty
               and v.kind in (v.KEYWORD_ONLY, v.POSITIONAL_OR_KEYWORD) and p not in ("self", "rngs")}
   unknown, missing = sorted(set(kwargs) - accepted), sorted(required - set(kwargs))
   if unknown or missing:
-    raise ValueError(
+    raise ConfigError(
         f"config.model has unknown keys {unknown} and lacks keys {missing} for model {name!r}, "
         f"which takes {sorted(accepted)}."
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from research.errors import ConfigError
 from research.tasks.base import Task
 from research.tasks.graph_classification import GraphClassification
 from research.tasks.graph_regression import GraphRegression
@@ -16,7 +17,11 @@ _TASKS: dict[str, type[Task]] = {
 }
 
 
-def get_task(name: str) -> Task:
+def check_name(name: str) -> None:
   if name not in _TASKS:
-    raise ValueError(f"Unknown config.task={name!r}; known tasks: {sorted(_TASKS)}.")
+    raise ConfigError(f"Unknown config.task={name!r}; known tasks: {', '.join(sorted(_TASKS))}.")
+
+
+def get_task(name: str) -> Task:
+  check_name(name)
   return _TASKS[name]()

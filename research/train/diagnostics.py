@@ -27,6 +27,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from research import errors
+from research.errors import UserError, WorkdirError
+
 # Verdict thresholds, on the last quarter of the run relative to the first logged steps.
 EXPLODING_GROWTH = 100.0  # gradient norm grew more than this factor, or ...
 EXPLODING_ABSOLUTE = 1e3  # ... exceeds this value
@@ -118,8 +121,9 @@ def nonfinite_modules(grads: Any) -> jax.Array:
   return jnp.stack(list(flags.values()))
 
 
-class NonFiniteError(FloatingPointError):
-  """Raised when a step's loss or gradient is NaN/inf and on_nonfinite='raise'."""
+class NonFiniteError(UserError, FloatingPointError):
+  """The run diverged: a non-finite step with on_nonfinite='raise', too many skipped steps in a row with
+  'skip_step', or non-finite final metrics. The trainer records it in final.json (status "diverged")."""
 
 
 def describe_nonfinite(step: int, loss: float, modules: Sequence[str], bad: np.ndarray, order: dict[str, int]) -> str:
@@ -222,20 +226,20 @@ def report(workdir: str, out_path: str | None = None) -> tuple[str, dict[str, st
   """Writes the PNG and returns (its path, verdicts)."""
   path = os.path.join(workdir, "diagnostics.jsonl")
   if not os.path.exists(path):
-    raise FileNotFoundError(f"No diagnostics.jsonl in {workdir!r}: is it a run directory of `python -m experiments.run`?")
+    raise WorkdirError(f"No diagnostics.jsonl in {workdir!r}: is it a run directory of `python -m experiments.run`?")
   rows = read_jsonl(path)
   if not rows:
-    raise ValueError(f"{path} is empty: the run logged no diagnostics (config.diagnostics.every_steps).")
+    raise WorkdirError(f"{path} is empty: the run logged no diagnostics yet (config.diagnostics.every_steps).")
   out_path = out_path or os.path.join(workdir, "grad_norms.png")
   plot(rows, out_path, title=os.path.basename(os.path.normpath(workdir)))
   return out_path, verdicts(rows)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def main(argv: Sequence[str]) -> None:
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   parser.add_argument("workdir")
   parser.add_argument("--out", default=None, help="PNG path (default WORKDIR/grad_norms.png)")
-  args = parser.parse_args(argv)
+  args = parser.parse_args(argv[1:])
   out, verdict = report(args.workdir, args.out)
   print(f"wrote {out}")
   width = max(map(len, verdict), default=0)
@@ -244,4 +248,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-  main()
+  raise SystemExit(errors.main_with_user_errors(main))

@@ -12,19 +12,35 @@ import jax
 import numpy as np
 import tensorboardX
 
+from research import rundir
 from research.durations import format_duration
+from research.errors import WorkdirError
 
 log = logging.getLogger("research.train")
 
 
 def _truncate_jsonl(path: str, max_step: int) -> None:
-  """Drops lines logged after `max_step` (by a run that was killed after its last checkpoint)."""
+  """Drops lines logged after `max_step` (by a run killed after its last checkpoint), and a partial last
+  line (cut by the kill) with a warning naming the file; a malformed line elsewhere fails naming it."""
   if not os.path.exists(path):
     return
   with open(path) as f:
-    lines = [line for line in f if line.strip() and json.loads(line)["step"] <= max_step]
-  with open(path, "w") as f:
-    f.writelines(lines)
+    lines = f.readlines()
+  rows = []
+  for number, line in enumerate(lines, 1):
+    if not line.strip():
+      continue
+    try:
+      row = json.loads(line)
+    except json.JSONDecodeError:
+      if number == len(lines):
+        log.warning("%s: its last line is cut short (%r); dropped it.", path, line.strip()[:80])
+        break
+      raise WorkdirError(f"{path}, line {number}, is not a JSON object ({line.strip()[:80]!r}); "
+                         "fix or delete that line, then rerun.") from None
+    if row["step"] <= max_step:
+      rows.append(line if line.endswith("\n") else line + "\n")
+  rundir.write_text(path, "".join(rows))
 
 
 class RunWriter:

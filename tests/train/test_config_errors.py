@@ -1,4 +1,4 @@
-"""Every config mistake a user can make fails before any compute, with a message naming it."""
+"""Config mistakes found before any compute, in process: arguments, overrides, values, models, meshes, rules."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ import pytest
 
 from configs import args as config_args
 from experiments.benchmarking_gnns_csl import config as csl_config
-from helpers import REPO, env_with_devices, run_experiment
+from helpers import CSL_CONFIG, REPO, env_with_devices
+from research import config_file
+from research.errors import ConfigError
 from research.train import sharding, trainer
 
 
 def test_config_argument_unknown_key():
-  with pytest.raises(ValueError, match="Unknown config argument 'modle'"):
+  with pytest.raises(ValueError, match="Unknown config argument 'modle'.*Did you mean 'model'"):
     csl_config.get_config("modle=gt")
 
 
@@ -27,33 +29,56 @@ def test_config_argument_bare_word_and_float_coercion():
   assert config_args.parse_arg("smoke,lr=1", smoke=False, lr=0.1) == {"smoke": True, "lr": 1.0}
 
 
-@pytest.mark.parametrize(
-    "override, message",
-    [
-        ("--config.model.hidden_dimm=8", "hidden_dimm"),
-        ("--config.seed=abc", "seed"),
-        ("--config.data.batch_size=1.5", "batch_size"),
-    ],
-)
-def test_run_rejects_unknown_keys_and_wrong_types(override, message, tmp_path, csl_data_dir):
-  proc = run_experiment("smoke", str(tmp_path / "run"), csl_data_dir, [override], check=False, timeout=120)
-  assert proc.returncode != 0
-  assert message in proc.stderr + proc.stdout
-  assert not (tmp_path / "run" / "metrics.jsonl").exists(), "nothing may run before the config is checked"
+@pytest.mark.parametrize("key, value, message", [
+    ("model.hidden_dimm", "8", "no key 'model.hidden_dimm'. Did you mean model.hidden_dim"),
+    ("seed", "abc", "config.seed='abc' must be of type int"),
+    ("data.batch_size", "1.5", "config.data.batch_size=1.5 must be of type int"),
+    ("optimizer", "3", "config.optimizer is a group of keys"),
+])
+def test_overrides_of_unknown_keys_or_wrong_types(key, value, message):
+  with pytest.raises(ConfigError, match=message):
+    config_file.load(f"{CSL_CONFIG}:smoke", {key: value})
+
+
+def test_overrides_parse_by_the_type_of_the_field():
+  config = config_file.load(f"{CSL_CONFIG}:smoke", {"eval_splits": "('test',)", "optimizer.learning_rate": "1",
+                                                   "model.pe": "none", "checkpoint.keep_best": "true"})
+  assert config.eval_splits == ("test",) and config.optimizer.learning_rate == 1.0
+  assert config.model.pe == "none" and config.checkpoint.keep_best is True
 
 
 def test_model_kwargs_the_model_does_not_take():
   config = csl_config.get_config("smoke,model=gt")
   with config.model.unlocked():
     config.model.hidden_dimm = 8
-  with pytest.raises(ValueError, match="hidden_dimm.*'gt'"):
+  with pytest.raises(ConfigError, match="hidden_dimm.*'gt'"):
     trainer.validate(config)
 
 
 def test_missing_model_kwargs():
   config = csl_config.get_config("smoke,model=gated_gcn")
   del config.model["hidden_dim"]
-  with pytest.raises(ValueError, match="hidden_dim"):
+  with pytest.raises(ConfigError, match="hidden_dim"):
+    trainer.validate(config)
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("optimizer.learning_rate", 0.0, "learning_rate=0.0 must be > 0"),
+    ("optimizer.b2", 1.0, "b2=1.0 must be in"),
+    ("optimizer.plateau_factor", 1.5, "plateau_factor=1.5 must be in"),
+    ("optimizer.name", "lamb", "optimizer.name='lamb'"),
+    ("diagnostics.every_steps", 0, "diagnostics.every_steps=0 must be > 0"),
+    ("diagnostics.max_skipped_steps", 0, "max_skipped_steps=0 must be > 0"),
+    ("diagnostics.on_nonfinite", "ignore", "on_nonfinite='ignore'"),
+    ("eval_every_steps", -1, "eval_every_steps=-1 must be >= 0"),
+    ("checkpoint.keep", 0, "checkpoint.keep=0 must be > 0"),
+    ("seed", -1, "seed=-1 must be >= 0"),
+    ("task", "node_regression", "Unknown config.task='node_regression'"),
+])
+def test_values_out_of_range(key, value, message):
+  config = csl_config.get_config("smoke")
+  config_file.override(config, key, value)
+  with pytest.raises(ConfigError, match=message.replace("(", "\\(").replace(")", "\\)")):
     trainer.validate(config)
 
 
@@ -67,32 +92,29 @@ def test_missing_model_kwargs():
     ],
 )
 def test_mesh_that_does_not_fit_the_devices(axes, devices, message):
-  with pytest.raises(ValueError, match=message):
+  with pytest.raises(ConfigError, match=message):
     sharding.mesh_shape(axes, devices)
 
 
-def test_mesh_not_dividing_devices_fails_the_run(tmp_path, csl_data_dir):
-  proc = run_experiment("smoke", str(tmp_path), csl_data_dir, ["--config.mesh.data=3"], num_devices=8, check=False, timeout=120)
-  assert proc.returncode != 0 and "config.mesh" in proc.stderr and "8 are available" in proc.stderr
-
-
-def test_batch_not_divisible_by_data_parallel_size(tmp_path, csl_data_dir):
-  proc = run_experiment(
-      "smoke", str(tmp_path), csl_data_dir, ["--config.mesh.data=4", "--config.mesh.fsdp=2", "--config.data.batch_size=12"],
-      num_devices=8, check=False, timeout=120,
-  )
-  assert proc.returncode != 0
-  assert "config.data.batch_size=12 is not divisible by the data-parallel size 8" in proc.stderr
+@pytest.mark.parametrize("rules, message", [
+    ({"batch": ("data",), "embed": ("pipeline",)}, "rules.embed=\\('pipeline',\\)"),
+    ({"embed": ("fsdp",)}, "rules.batch names no mesh axes"),
+])
+def test_sharding_rules_that_name_no_mesh_axis(rules, message):
+  with pytest.raises(ConfigError, match=message):
+    sharding.check_rules(rules)
 
 
 def test_mesh_rules_replicate_dimensions_the_mesh_does_not_divide():
   code = (
-      "import jax; from research.train import sharding as s\n"
-      "m = s.make_mesh({'data': 2, 'fsdp': 2, 'tensor': 2})\n"
-      "print(s.logical_to_mesh_spec(('embed', 'mlp'), (70, 35), m))\n"
-      "print(s.logical_to_mesh_spec(('embed', 'mlp'), (64, 32), m))\n"
+      "from configs import mesh as m\n"
+      "from research.train import sharding as s\n"
+      "layout = s.Layout.from_config({'data': 2, 'fsdp': 2, 'tensor': 2}, m.logical_axis_rules())\n"
+      "print(layout.spec(('embed', 'mlp'), (70, 35)))\n"
+      "print(layout.spec(('embed', 'mlp'), (64, 32)))\n"
   )
   out = subprocess.run([sys.executable, "-c", code], env=env_with_devices(8, "/nonexistent"), cwd=REPO,
                        capture_output=True, text=True, check=True).stdout.split("\n")
   assert out[0] == "P('fsdp', None)"
   assert out[1] == "P('fsdp', 'tensor')"
+
