@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import os
 import pathlib
 
 import jax
@@ -12,8 +11,6 @@ from flax import nnx
 
 from research import models
 from research.train import train_and_evaluate
-
-ZINC_FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "fixtures", "zinc")
 
 
 def experiment_config(experiment: str, arg: str = "") -> ml_collections.ConfigDict:
@@ -24,12 +21,10 @@ def experiment_config(experiment: str, arg: str = "") -> ml_collections.ConfigDi
 def train_smoke(experiment: str, tmp_path: pathlib.Path) -> dict:
   """Trains the experiment's smoke config to its last step; returns train_and_evaluate's result.
 
-  Data go to tmp_path/tfds (ZINC is prepared from the fixture), the run to tmp_path/run.
+  Data go to tmp_path/tfds (ZINC's smoke variants read the fixture the package ships), the run to tmp_path/run.
   """
   config = experiment_config(experiment, "smoke")
   config.data.data_dir = str(tmp_path / "tfds")
-  if config.data.name == "zinc":
-    config.data.manual_dir = ZINC_FIXTURE
   final = train_and_evaluate(config, str(tmp_path / "run"))
   assert final["step"] == config.total_steps
   return final

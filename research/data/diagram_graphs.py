@@ -59,14 +59,14 @@ from typing import Any
 
 import ml_collections
 import numpy as np
-import tensorflow_datasets as tfds
 import threadpoolctl
 
-from research.data import register_pipeline, synthetic_diagrams
+from research.data import checks, registry, synthetic_diagrams
 from research.data.graph_datasets import padded_graph_pipeline
-from research.data.layout_datasets import FilteredSource, layout_of
+from research.data.layout_datasets import FilteredSource, layout_of, prepare_synthetic_diagrams
 from research.data.pipeline import Pipeline, RandomAccessSource
 from research.data.prepare import default_data_dir
+from research.data.sources import prepared_splits
 from research.data.synthetic_diagrams import builder, generator
 from research.graph import encodings
 
@@ -145,25 +145,24 @@ class GraphSource:
     return graph_of(self.source[index], self.rwse_steps)
 
 
-def prepare_dataset(config: ml_collections.ConfigDict) -> None:
-  """Builds the synthetic_diagrams variant `config.variant` ("full" or "tiny") that `config` (a config.data) reads."""
-  synthetic_diagrams.prepare(default_data_dir(config), config.variant)
+def check_config(config: ml_collections.ConfigDict, num_batch_shards: int) -> None:
+  """The graph budgets (whole packs on each of `num_batch_shards`) and config.rwse_steps >= 0."""
+  checks.check_graph_budgets(config, num_batch_shards)
+  checks.at_least(config, "rwse_steps", 0, " (0: no RWSE)")
 
 
-@register_pipeline(NAME)
 def diagram_graphs_pipeline(config: ml_collections.ConfigDict, *, seed: int, train_rows, eval_rows) -> Pipeline:
   """Padded batches of diagram graphs, node labels in `node_labels` (see the module docstring).
 
   Reads config.variant ("full" or "tiny"), max_nodes, rwse_steps, and the budgets and batch
   settings of graph_datasets' padded pipelines (graphs_per_pack, max_edges, eval_max_edges, ...).
   """
-  if config.rwse_steps < 0:
-    raise ValueError(f"config.data.rwse_steps={config.rwse_steps} must be >= 0 (0: no RWSE).")
-  prepare_dataset(config)
-  data_dir = default_data_dir(config)
-  sources = {  # the dataset's split names are the pipeline's roles
-      split: GraphSource(FilteredSource(tfds.data_source(f"synthetic_diagrams/{config.variant}", split=split,
-                                                         data_dir=data_dir), config.max_nodes), config.rwse_steps)
-      for split in builder.SPLIT_STREAMS
-  }
+  roles = {split: split for split in builder.SPLIT_STREAMS}  # the dataset's split names are the pipeline's roles
+  splits = prepared_splits(f"synthetic_diagrams/{config.variant}", roles, default_data_dir(config))
+  sources = {role: GraphSource(FilteredSource(split, config.max_nodes), config.rwse_steps)
+             for role, split in splits.items()}
   return padded_graph_pipeline(config, sources, seed=seed, train_rows=train_rows, eval_rows=eval_rows)
+
+
+registry.register(registry.Dataset(NAME, prepare=prepare_synthetic_diagrams, pipeline=diagram_graphs_pipeline,
+                                   variants=synthetic_diagrams.CONFIGS, check=check_config))

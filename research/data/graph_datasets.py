@@ -1,16 +1,20 @@
-"""Graph datasets as padded `GraphBatch` pipelines."""
+"""Graph datasets (CSL, PATTERN, CLUSTER, ZINC) as padded `GraphBatch` pipelines, registered by name."""
 
 from __future__ import annotations
 
 import functools
+import logging
 
 import ml_collections
-import tensorflow_datasets as tfds
 
-from research.data import csl, register_pipeline, sbm, zinc
+from research.data import checks, csl, registry, sbm, zinc
 from research.data.pipeline import Pipeline
-from research.data.prepare import default_data_dir
+from research.data.prepare import default_data_dir, from_manual_dir
+from research.data.sources import prepared_splits
 from research.graph.batch import pad_graphs
+
+log = logging.getLogger(__name__)
+_ROLES = {"train": "train", "validation": "val", "test": "test"}  # pipeline role -> the datasets' split
 
 
 def padded_graph_pipeline(
@@ -31,60 +35,50 @@ def padded_graph_pipeline(
       graphs_per_pack=config.get("graphs_per_pack", 1),
       max_expander_edges=config.get("max_expander_edges", 0) or None,
   )
-  return Pipeline.from_config(
-      config, sources, functools.partial(pad, max_edges=config.max_edges), seed=seed, train_rows=train_rows,
-      eval_rows=eval_rows, eval_collate=functools.partial(pad, max_edges=config.get("eval_max_edges", config.max_edges)),
-  )
+  eval_pad = functools.partial(pad, max_edges=config.get("eval_max_edges", config.max_edges))
+  return Pipeline.from_config(config, sources, functools.partial(pad, max_edges=config.max_edges), seed=seed,
+                              train_rows=train_rows, eval_rows=eval_rows, eval_collate=eval_pad)
 
 
-@register_pipeline("csl")
 def csl_pipeline(config: ml_collections.ConfigDict, *, seed: int, train_rows, eval_rows) -> Pipeline:
   """CSL fold `config.fold` (0..4): train/validation/test = 90/30/30 graphs."""
-  if not 0 <= config.fold < csl.NUM_FOLDS:
-    raise ValueError(f"config.data.fold={config.fold} must be in [0, {csl.NUM_FOLDS}).")
-  data_dir = default_data_dir(config)
-  csl.prepare(data_dir)
-  roles = {"train": "train", "validation": "val", "test": "test"}
-  sources = {role: tfds.data_source("csl", split=f"{part}_fold{config.fold}", data_dir=data_dir) for role, part in roles.items()}
+  splits = {role: f"{part}_fold{config.fold}" for role, part in _ROLES.items()}
+  sources = prepared_splits("csl", splits, default_data_dir(config))
   return padded_graph_pipeline(config, sources, seed=seed, train_rows=train_rows, eval_rows=eval_rows)
 
 
-def _sbm_pipeline(name: str, config: ml_collections.ConfigDict, *, seed: int, train_rows, eval_rows) -> Pipeline:
-  """PATTERN or CLUSTER (`config.variant`: "full", or "tiny" for smoke runs), node labels in `node_labels`."""
-  data_dir = default_data_dir(config)
-  sbm.prepare(data_dir, name, config.variant)
-  roles = {"train": "train", "validation": "val", "test": "test"}
-  sources = {role: tfds.data_source(f"{name}/{config.variant}", split=part, data_dir=data_dir) for role, part in roles.items()}
+def _check_csl(config: ml_collections.ConfigDict, num_batch_shards: int) -> None:
+  checks.check_graph_budgets(config, num_batch_shards)
+  checks.between(config, "fold", 0, csl.NUM_FOLDS - 1, f" (CSL's {csl.NUM_FOLDS} folds)")
+
+
+def sbm_pipeline(config: ml_collections.ConfigDict, *, seed: int, train_rows, eval_rows) -> Pipeline:
+  """PATTERN or CLUSTER (`config.name`; `config.variant`: "full", or "tiny" for smoke runs), node labels in
+  `node_labels`."""
+  sources = prepared_splits(f"{config.name}/{config.variant}", _ROLES, default_data_dir(config))
   return padded_graph_pipeline(config, sources, seed=seed, train_rows=train_rows, eval_rows=eval_rows)
 
 
-register_pipeline("pattern")(functools.partial(_sbm_pipeline, "pattern"))
-register_pipeline("cluster")(functools.partial(_sbm_pipeline, "cluster"))
-
-
-@register_pipeline("zinc")
 def zinc_pipeline(config: ml_collections.ConfigDict, *, seed: int, train_rows, eval_rows) -> Pipeline:
-  """ZINC `config.variant` ("subset": 10k/1k/1k, "full": 220k/24k/5k) from the files in
-  `config.manual_dir` (default: <data_dir>/downloads/manual)."""
-  data_dir = default_data_dir(config)
-  zinc.prepare(data_dir, config.variant, manual_dir=config.get("manual_dir") or None)
-  roles = {"train": "train", "validation": "val", "test": "test"}
-  sources = {role: tfds.data_source(f"zinc/{config.variant}", split=part, data_dir=data_dir) for role, part in roles.items()}
+  """ZINC `config.variant` ("subset": 10k/1k/1k, "full": 220k/24k/5k, "subset_paths"; "tiny", "tiny_paths":
+  the shipped 20-molecule fixture, for smoke runs)."""
+  if config.variant in zinc.TINY_CONFIGS:
+    counts = " / ".join(str(n) for n in zinc.NUM_GRAPHS["tiny"].values())
+    log.info("ZINC variant %r: reading the fixture shipped in %s (%s molecules in ZINC's released format), "
+             "not ZINC; for ZINC itself use variant 'subset' or 'full'.", config.variant, zinc.TINY_DIR, counts)
+  sources = prepared_splits(f"zinc/{config.variant}", _ROLES, default_data_dir(config))
   return padded_graph_pipeline(config, sources, seed=seed, train_rows=train_rows, eval_rows=eval_rows)
 
 
-def prepare_dataset(config: ml_collections.ConfigDict) -> None:
-  """Builds the dataset `config` (a config.data) names, once, without making a pipeline.
-
-  Reproduce scripts call it before their worker processes start, so that the
-  workers only read it.
-  """
-  data_dir = default_data_dir(config)
-  if config.name == "csl":
-    csl.prepare(data_dir)
-  elif config.name in sbm.NAMES:
-    sbm.prepare(data_dir, config.name, config.variant)
-  elif config.name == "zinc":
-    zinc.prepare(data_dir, config.variant, manual_dir=config.get("manual_dir") or None)
-  else:
-    raise ValueError(f"No dataset named config.data.name={config.name!r} to prepare; known: csl, {', '.join(sbm.NAMES)}, zinc.")
+registry.register(registry.Dataset(
+    "csl", prepare=lambda config: csl.prepare(default_data_dir(config)), pipeline=csl_pipeline, check=_check_csl,
+))
+for _name in sbm.NAMES:
+  registry.register(registry.Dataset(
+      _name, prepare=lambda config: sbm.prepare(default_data_dir(config), config.name, config.variant),
+      pipeline=sbm_pipeline, variants=sbm.CONFIGS, check=checks.check_graph_budgets,
+  ))
+registry.register(registry.Dataset(
+    "zinc", prepare=from_manual_dir(zinc.prepare), pipeline=zinc_pipeline, variants=zinc.CONFIGS,
+    check=checks.check_graph_budgets,
+))

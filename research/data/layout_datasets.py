@@ -23,22 +23,21 @@ from typing import Any
 
 import ml_collections
 import numpy as np
-import tensorflow_datasets as tfds
 
-from research.data import register_pipeline
+from research.data import checks, publaynet, registry, rico, synthetic_diagrams
 from research.data.pipeline import Pipeline
-from research.data.prepare import default_data_dir
+from research.data.prepare import default_data_dir, from_manual_dir
+from research.data.sources import prepared_splits
 from research.layout import boxes as boxes_lib
 from research.layout import tokenization
 
-# Dataset name -> (TFDS builder name, split roles).
+# Dataset name -> the pipeline's roles -> the dataset's splits.
 _SPLITS = {"train": "train", "validation": "val", "test": "test"}
-DATASETS = {
-    "synthetic_diagrams": ("synthetic_diagrams", {"train": "train", "validation": "validation", "test": "test"}),
-    "rico": ("rico", _SPLITS),
-    "publaynet": ("publaynet", _SPLITS),
+SPLITS = {
+    "synthetic_diagrams": {"train": "train", "validation": "validation", "test": "test"},
+    "rico": _SPLITS,
+    "publaynet": _SPLITS,
 }
-NAMES = tuple(DATASETS)
 
 
 class FilteredSource:
@@ -84,39 +83,19 @@ def collate_layouts(records: Sequence[Mapping[str, Any]], *, max_elements: int, 
           "perturbed": np.array([r["perturbed"] for r in layouts], np.float32)}
 
 
-def prepare_dataset(config: ml_collections.ConfigDict) -> None:
-  """Builds the layout dataset `config` (a config.data) names, once."""
-  data_dir = default_data_dir(config)
-  if config.name == "synthetic_diagrams":
-    from research.data import synthetic_diagrams
-
-    synthetic_diagrams.prepare(data_dir, config.variant)
-  elif config.name == "rico":
-    from research.data import rico
-
-    rico.prepare(data_dir, config.variant, manual_dir=config.get("manual_dir") or None)
-  elif config.name == "publaynet":
-    from research.data import publaynet
-
-    publaynet.prepare(data_dir, config.variant, manual_dir=config.get("manual_dir") or None)
-  else:
-    raise ValueError(f"No layout dataset named config.data.name={config.name!r}; known: {', '.join(NAMES)}.")
+def check_layout_config(config: ml_collections.ConfigDict, num_batch_shards: int) -> None:
+  """The element budget, order and box noise that layout_pipeline reads (any number of batch shards works)."""
+  del num_batch_shards
+  checks.at_least(config, "max_elements", 1)
+  checks.one_of(config, "order", tokenization.ORDERS, "an element order")
+  checks.between(config, "noise_probability", 0.0, 1.0)
+  checks.at_least(config, "noise_std", 0.0)
 
 
 def layout_pipeline(config: ml_collections.ConfigDict, *, seed: int, train_rows, eval_rows) -> Pipeline:
-  """Padded layout batches of `config.name` / `config.variant` (see the module docstring)."""
-  if config.order not in tokenization.ORDERS:
-    raise ValueError(f"config.data.order={config.order!r}; choose one of {tokenization.ORDERS}.")
-  if not 0.0 <= config.noise_probability <= 1.0:
-    raise ValueError(f"config.data.noise_probability={config.noise_probability} must lie in [0, 1].")
-  prepare_dataset(config)
-  builder, roles = DATASETS[config.name]
-  data_dir = default_data_dir(config)
-  sources = {
-      role: FilteredSource(tfds.data_source(f"{builder}/{config.variant}", split=split, data_dir=data_dir),
-                           config.max_elements)
-      for role, split in roles.items()
-  }
+  """Padded layout batches of the prepared `config.name` / `config.variant` (see the module docstring)."""
+  splits = prepared_splits(f"{config.name}/{config.variant}", SPLITS[config.name], default_data_dir(config))
+  sources = {role: FilteredSource(split, config.max_elements) for role, split in splits.items()}
   augment = None
   if config.noise_probability > 0:
     augment = functools.partial(add_box_noise, probability=config.noise_probability, std=config.noise_std)
@@ -125,5 +104,15 @@ def layout_pipeline(config: ml_collections.ConfigDict, *, seed: int, train_rows,
                               augment=augment)
 
 
-for _name in NAMES:
-  register_pipeline(_name)(layout_pipeline)
+def prepare_synthetic_diagrams(config: ml_collections.ConfigDict) -> None:
+  """Builds the synthetic_diagrams variant `config.variant` that `config` (a config.data) reads."""
+  synthetic_diagrams.prepare(default_data_dir(config), config.variant)
+
+
+for _name, _prepare, _variants in (
+    ("synthetic_diagrams", prepare_synthetic_diagrams, synthetic_diagrams.CONFIGS),
+    ("rico", from_manual_dir(rico.prepare), rico.CONFIGS),
+    ("publaynet", from_manual_dir(publaynet.prepare), publaynet.CONFIGS),
+):
+  registry.register(registry.Dataset(_name, prepare=_prepare, pipeline=layout_pipeline, variants=_variants,
+                                     check=check_layout_config))

@@ -13,6 +13,7 @@ import tensorflow_datasets as tfds
 from research import data
 from research.data import diagram_graphs
 from research.data.synthetic_diagrams import builder, generator as g
+from research.errors import ConfigError
 
 SWIMLANE = g.FAMILIES.index("swimlane")  # connectors and containment (steps inside lanes)
 
@@ -127,7 +128,7 @@ def test_a_pack_over_its_edge_budget_names_the_budget(data_dir):
   pipeline = data.build_pipeline(pipeline_config(data_dir, max_edges=8), seed=0, train_rows=(0, 8), eval_rows=(0, 8))
   with pytest.raises(ValueError, match="max_edges=8 per pack of 4 graph"):
     next(pipeline.train_batches(0))
-  with pytest.raises(ValueError, match="rwse_steps=-1"):
+  with pytest.raises(ConfigError, match=r"config.data.rwse_steps=-1 is out of range; it must be >= 0 \(0: no RWSE\)"):
     data.build_pipeline(pipeline_config(data_dir, rwse_steps=-1), seed=0, train_rows=(0, 8), eval_rows=(0, 8))
 
 

@@ -6,8 +6,10 @@ import ml_collections
 import numpy as np
 import pytest
 
+from research import data
 from research.data import layout_datasets
 from research.data.synthetic_diagrams import builder, generator as g
+from research.errors import ConfigError
 
 
 def test_a_diagram_becomes_normalised_centre_boxes_with_its_element_types():
@@ -44,7 +46,7 @@ def test_the_pipeline_leaves_out_long_layouts_and_adds_noise_reproducibly(tmp_pa
       name="synthetic_diagrams", variant="tiny", data_dir=str(tmp_path), max_elements=20, order="raster",
       noise_probability=0.5, noise_std=0.05, batch_size=8, eval_batch_size=8, num_threads=0, prefetch=2, cache=False,
   ))
-  pipeline = layout_datasets.layout_pipeline(config, seed=3, train_rows=(0, 8), eval_rows=(0, 8))
+  pipeline = data.build_pipeline(config, seed=3, train_rows=(0, 8), eval_rows=(0, 8))
   train = pipeline.sources["train"]
   lengths = [g.generate(builder.SEED, i).element_type.shape[0] for i in range(64)]  # the train stream
   assert len(train) == sum(n <= 20 for n in lengths) < 64
@@ -52,6 +54,6 @@ def test_the_pipeline_leaves_out_long_layouts_and_adds_noise_reproducibly(tmp_pa
   for key in ("boxes", "labels", "mask", "perturbed"):
     np.testing.assert_array_equal(first[key], repeat[key])
   assert first["boxes"].shape == (8, 20, 4) and np.all(first["mask"].sum(1) <= 20)
-  with pytest.raises(ValueError, match="config.data.order='spiral'"):
-    layout_datasets.layout_pipeline(ml_collections.ConfigDict({**config.to_dict(), "order": "spiral"}), seed=0,
-                                    train_rows=(0, 8), eval_rows=(0, 8))
+  with pytest.raises(ConfigError, match="config.data.order='spiral' is not an element order"):
+    data.build_pipeline(ml_collections.ConfigDict({**config.to_dict(), "order": "spiral"}), seed=0,
+                        train_rows=(0, 8), eval_rows=(0, 8))

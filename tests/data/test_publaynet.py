@@ -14,6 +14,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from research.data import publaynet
+from research.errors import DataError
 
 # torch.randperm(n, generator=torch.Generator().manual_seed(0)) as printed by torch 2.x on CPU.
 TORCH_RANDPERM = {4: [0, 1, 3, 2], 5: [4, 0, 1, 3, 2]}
@@ -160,17 +161,21 @@ def test_the_tar_gz_gives_the_same_records(tmp_path, built):
       np.testing.assert_array_equal(new["boxes"], old["boxes"])
 
 
-def test_missing_files_say_what_to_download(tmp_path):
-  with pytest.raises(FileNotFoundError, match="train.json, val.json") as error:
-    publaynet.prepare(tmp_path / "tfds", manual_dir=tmp_path / "nowhere")
-  assert publaynet.DOWNLOAD_URL in str(error.value)
-  assert str(tmp_path / "nowhere" / "publaynet" / "val.json") in str(error.value)
+@pytest.mark.parametrize("where", ["given", "default"])
+def test_missing_files_are_one_data_error_that_says_what_to_download_once(tmp_path, where):
+  manual = tmp_path / "nowhere" if where == "given" else tmp_path / "tfds" / "downloads" / "manual"
+  with pytest.raises(DataError, match="train.json, val.json") as error:
+    publaynet.prepare(tmp_path / "tfds", manual_dir=manual if where == "given" else None)
+  message = str(error.value)
+  assert type(error.value) is DataError and f"the manual directory {manual};" in message
+  assert str(manual / "publaynet" / "val.json") in message and message.count(publaynet.DOWNLOAD_URL) == 1
+
+
+def test_one_missing_file_is_named(tmp_path):
   manual = _write_extracted(tmp_path / "manual", _train_json(), _val_json())
   (manual / "publaynet" / "val.json").unlink()
-  with pytest.raises(FileNotFoundError, match=r"PubLayNet needs val\.json, not found") as error:
+  with pytest.raises(DataError, match=r"PubLayNet needs val\.json, not found"):
     publaynet.prepare(tmp_path / "tfds", manual_dir=manual)
-  with pytest.raises(FileNotFoundError, match="does not exist or is empty"):
-    publaynet.prepare(tmp_path / "tfds2")  # TFDS's default manual dir
 
 
 def _changed(change) -> dict:

@@ -12,6 +12,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from research.data import layout_builder, rico
+from research.errors import DataError
 
 # torch.randperm(n, generator=torch.Generator().manual_seed(0)) as printed by torch 2.x on CPU.
 TORCH_RANDPERM = {
@@ -195,14 +196,14 @@ def test_the_zip_gives_the_same_records(tmp_path, built):
     assert [_file_name(r) for r in records[split]] == [_file_name(r) for r in built["rico13-max9"][split]]
 
 
-def test_missing_files_say_what_to_download(tmp_path):
-  with pytest.raises(FileNotFoundError, match="semantic_annotations.zip") as error:
-    rico.prepare(tmp_path / "tfds", manual_dir=tmp_path / "nowhere")
-  assert rico.DOWNLOAD_URL in str(error.value)
-  assert str(tmp_path / "nowhere" / "semantic_annotations.zip") in str(error.value)
-  with pytest.raises(FileNotFoundError, match="does not exist or is empty") as error:
-    rico.prepare(tmp_path / "tfds")  # TFDS's default manual dir
-  assert rico.DOWNLOAD_URL in str(error.value)
+@pytest.mark.parametrize("where", ["given", "default"])
+def test_missing_files_are_one_data_error_that_says_what_to_download_once(tmp_path, where):
+  manual = tmp_path / "nowhere" if where == "given" else tmp_path / "tfds" / "downloads" / "manual"
+  with pytest.raises(DataError) as error:
+    rico.prepare(tmp_path / "tfds", manual_dir=manual if where == "given" else None)
+  message = str(error.value)
+  assert type(error.value) is DataError and f"not in the manual directory {manual};" in message
+  assert str(manual / "semantic_annotations.zip") in message and message.count(rico.DOWNLOAD_URL) == 1
 
 
 _MALFORMED = {

@@ -1,4 +1,8 @@
-"""Tests for the ZINC TFDS builder and its torch-free unpickler (research/data/zinc)."""
+"""Tests for the ZINC TFDS builder and its torch-free unpickler (research/data/zinc).
+
+The builder's tests build from the 20-molecule fixture that the package ships (zinc.TINY_DIR), as the
+manual directory of the released configs and as the `tiny` configs themselves.
+"""
 
 from __future__ import annotations
 
@@ -15,15 +19,18 @@ import tensorflow_datasets as tfds
 
 from research.data import zinc
 from research.data.zinc import torch_pickle
+from research.errors import DataError
 from research.graph import batch as batch_lib
 from research.graph import encodings, shortest_paths
 
-FIXTURE = pathlib.Path(__file__).parent / "fixtures" / "zinc"
+FIXTURE = zinc.TINY_DIR  # molecules.zip in the released format
+TENSOR_FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "zinc"  # the unpickler's tensor pickles
 COUNTS = {
     "subset": {"train": 6, "val": 2, "test": 2},
     "full": {"train": 12, "val": 4, "test": 4},
     "subset_paths": {"train": 6, "val": 2, "test": 2},
 }
+TINY = {"tiny": "subset", "tiny_paths": "subset_paths"}  # the shipped configs and the released config they mirror
 
 
 def _read_all(data_dir, config: str) -> dict[str, list[dict]]:
@@ -49,11 +56,13 @@ def indices() -> dict[str, list[int]]:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> dict[str, dict[str, list[dict]]]:
-  """Every config built from the fixture's molecules.zip: config -> split -> records."""
+  """Every config built from the fixture's molecules.zip (the tiny ones by themselves): config -> split -> records."""
   data_dir = tmp_path_factory.mktemp("tfds")
   for config in COUNTS:
     zinc.prepare(data_dir, config, manual_dir=FIXTURE)
-  return {config: _read_all(data_dir, config) for config in COUNTS}
+  for config in TINY:
+    zinc.prepare(data_dir, config)
+  return {config: _read_all(data_dir, config) for config in [*COUNTS, *TINY]}
 
 
 def _extracted(tmp_path: pathlib.Path) -> pathlib.Path:
@@ -86,7 +95,7 @@ TENSORS = {
 
 @pytest.mark.parametrize("name", ["tensors_legacy.pickle", "tensors_zip.pickle"])
 def test_unpickler_rebuilds_tensors_of_both_torch_save_formats(name):
-  with open(FIXTURE / name, "rb") as f:
+  with open(TENSOR_FIXTURES / name, "rb") as f:
     loaded = torch_pickle.load(f, name=name)
   assert loaded.keys() == TENSORS.keys()
   for key, expected in TENSORS.items():
@@ -156,7 +165,7 @@ def test_unpickler_reads_hand_written_legacy_blobs(byteorder):
 
 
 def test_unpickler_names_the_file_of_a_truncated_pickle():
-  data = (FIXTURE / "tensors_legacy.pickle").read_bytes()
+  data = (TENSOR_FIXTURES / "tensors_legacy.pickle").read_bytes()
   with pytest.raises(ValueError, match=r"cut\.pickle: cannot be unpickled"):
     torch_pickle.loads(data[: len(data) // 2], name="cut.pickle")
 
@@ -293,6 +302,23 @@ def test_other_manual_layouts_give_the_same_subset(tmp_path, built, layout):
     assert [r["graph_id"] for r in records[split]] == [r["graph_id"] for r in built["subset"][split]]
 
 
+@pytest.mark.parametrize("config", sorted(TINY))
+def test_tiny_configs_are_the_shipped_fixtures_subset_and_need_no_manual_dir(built, config):
+  assert set(TINY) == set(zinc.TINY_CONFIGS) <= set(zinc.CONFIGS)
+  for split, records in built[config].items():
+    assert len(records) == zinc.NUM_GRAPHS["tiny"][split] == len(built[TINY[config]][split])
+    for tiny, released in zip(records, built[TINY[config]][split], strict=True):
+      assert tiny.keys() == released.keys()
+      for key in tiny:
+        np.testing.assert_array_equal(tiny[key], released[key], err_msg=key)
+
+
+def test_tiny_configs_ignore_the_manual_dir(tmp_path, built):
+  zinc.prepare(tmp_path / "tfds", "tiny", manual_dir=tmp_path / "nowhere")
+  assert [r["graph_id"] for r in _read_all(tmp_path / "tfds", "tiny")["val"]] == [
+      r["graph_id"] for r in built["subset"]["val"]]
+
+
 def test_default_manual_dir_is_under_data_dir(tmp_path):
   shutil.copytree(_extracted(tmp_path), tmp_path / "tfds" / "downloads" / "manual")
   zinc.prepare(tmp_path / "tfds", "full")
@@ -302,22 +328,29 @@ def test_default_manual_dir_is_under_data_dir(tmp_path):
 # Errors users can hit.
 
 
-def test_missing_manual_dir_says_what_to_download(tmp_path):
-  with pytest.raises(FileNotFoundError, match="molecules.zip") as error:
-    zinc.prepare(tmp_path / "tfds", "subset", manual_dir=tmp_path / "nowhere")
-  assert zinc.DOWNLOAD_URL in str(error.value) and str(tmp_path / "nowhere") in str(error.value)
-  with pytest.raises(FileNotFoundError, match="does not exist or is empty") as error:
-    zinc.prepare(tmp_path / "tfds", "full")  # TFDS's default manual dir
-  assert zinc.DOWNLOAD_URL in str(error.value)
+@pytest.mark.parametrize("where", ["given", "default", "empty"])
+def test_a_missing_manual_dir_is_one_data_error_with_the_instructions_once(tmp_path, where):
+  manual = {"given": tmp_path / "nowhere", "default": tmp_path / "tfds" / "downloads" / "manual",
+            "empty": tmp_path / "empty"}[where]
+  manual.parent.mkdir(parents=True, exist_ok=True)
+  if where == "empty":
+    manual.mkdir()
+  with pytest.raises(DataError) as error:
+    zinc.prepare(tmp_path / "tfds", "subset", manual_dir=None if where == "default" else manual)
+  message = str(error.value)
+  assert type(error.value) is DataError and error.value.__cause__ is None
+  assert f"the manual directory {manual}" in message and "train.pickle, val.pickle, test.pickle" in message
+  assert message.count(zinc.DOWNLOAD_URL) == 1 and message.count(zinc.INDEX_URL.format(split="val")) == 1
+  assert message.count("Download molecules.zip") == 1 and message.count("curl") == 4
 
 
 def test_missing_index_files_say_where_to_get_them(tmp_path):
   manual = _extracted(tmp_path)
   for split in zinc.SPLITS:
     (manual / "molecules" / f"{split}.index").unlink()
-  with pytest.raises(FileNotFoundError, match="train.index, val.index, test.index") as error:
+  with pytest.raises(DataError, match="train.index, val.index, test.index") as error:
     zinc.prepare(tmp_path / "tfds", "subset", manual_dir=manual)
-  assert zinc.INDEX_URL.format(split="val") in str(error.value)
+  assert str(error.value).count(zinc.INDEX_URL.format(split="val")) == 1
   assert zinc.DOWNLOAD_URL not in str(error.value)  # the pickles are there
   zinc.prepare(tmp_path / "tfds", "full", manual_dir=manual)  # "full" needs no index files
 

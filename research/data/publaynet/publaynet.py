@@ -50,6 +50,7 @@ import tensorflow_datasets as tfds
 from etils import epath
 
 from research.data.layout_builder import LayoutBuilder, split_positions
+from research.errors import DataError
 from research.layout import boxes as boxes_lib
 
 DOWNLOAD_URL = "https://dax-cdn.cdn.appdomain.cloud/dax-publaynet/1.0.0/labels.tar.gz"
@@ -105,7 +106,7 @@ class ManualFiles:
       with self.archive.open("rb") as raw, tarfile.open(fileobj=raw, mode="r:*") as archive:
         member = next((m for m in archive if m.isfile() and os.path.basename(m.name) == name), None)
         if member is None:
-          raise FileNotFoundError(f"{self.archive} holds no {FOLDER}/{name}; re-download it from {DOWNLOAD_URL}.")
+          raise DataError(f"{self.archive} holds no {FOLDER}/{name}; re-download it from {DOWNLOAD_URL}.")
         yield archive.extractfile(member), f"{self.archive}:{member.name}"
     except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
       if isinstance(e, FileNotFoundError):
@@ -118,10 +119,10 @@ class ManualFiles:
 def missing_files_message(manual_dir: epath.PathLike, missing: Sequence[str]) -> str:
   """What to download, and where to put it, when `missing` files are not in `manual_dir`."""
   manual_dir = epath.Path(manual_dir)
-  expected = "\n".join(f"  {manual_dir / FOLDER / name}" for name in missing)
+  expected = "".join(f"  {manual_dir / FOLDER / name},\n" for name in missing)
   return (
       f"PubLayNet needs {', '.join(missing)}, not found in the manual directory {manual_dir}; expected\n"
-      f"{expected}\nor the archive {manual_dir / ARCHIVE_NAME} holding them. Download it with\n"
+      f"{expected}or the archive {manual_dir / ARCHIVE_NAME} holding them. Download it with:\n"
       f"  mkdir -p {manual_dir} && curl -L -o {manual_dir / ARCHIVE_NAME} '{DOWNLOAD_URL}'"
   )
 
@@ -257,10 +258,10 @@ class PubLayNet(LayoutBuilder):
   CITATION = _CITATION
   code_path = epath.Path(__file__)  # TFDS would otherwise need the `importlib_resources` backport
 
-  def _manual_files(self, dl_manager: tfds.download.DownloadManager) -> ManualFiles:
-    files = ManualFiles(self.manual_directory(dl_manager))
+  def _manual_files(self) -> ManualFiles:
+    files = ManualFiles(self.manual_directory())
     if missing := files.missing():
-      raise FileNotFoundError(missing_files_message(files.manual_dir, missing))
+      raise DataError(missing_files_message(files.manual_dir, missing))
     return files
 
   def _read_layouts(self, files: ManualFiles, name: str) -> list[dict[str, Any]]:
@@ -269,7 +270,7 @@ class PubLayNet(LayoutBuilder):
     return to_layouts(coco, where, self.builder_config.max_elements)
 
   def _split_generators(self, dl_manager: tfds.download.DownloadManager) -> Mapping[str, Iterator]:
-    files = self._manual_files(dl_manager)
+    files = self._manual_files()
     train_file, test_file = (self._read_layouts(files, name) for name in SOURCE_FILES)
     train, val = split_positions(len(train_file), (TRAIN_END,))
     return {

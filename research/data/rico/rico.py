@@ -53,6 +53,7 @@ import tensorflow_datasets as tfds
 from etils import epath
 
 from research.data.layout_builder import LayoutBuilder, split_positions
+from research.errors import DataError
 from research.layout import boxes as boxes_lib
 
 DOWNLOAD_URL = "https://storage.googleapis.com/crowdstf-rico-uiuc-4540/rico_dataset_v0.1/semantic_annotations.zip"
@@ -129,10 +130,10 @@ class ManualFiles:
 
 def missing_files_message(files: ManualFiles) -> str:
   """What to download, and where to put it, when no screens are in the manual directory."""
-  expected = "\n".join(f"  {path}" for path in files.expected_paths())
+  expected = ",\n".join(f"  {path}" for path in files.expected_paths())
   return (
-      f"RICO's semantic annotations are not in the manual directory {files.manual_dir}; expected one of\n"
-      f"{expected}\nDownload them with\n"
+      f"RICO's semantic annotations are not in the manual directory {files.manual_dir}; expected one of:\n"
+      f"{expected}.\nDownload them with:\n"
       f"  mkdir -p {files.manual_dir} && curl -L -o {files.manual_dir / ZIP_NAMES[0]} '{DOWNLOAD_URL}'"
   )
 
@@ -247,10 +248,10 @@ class Rico(LayoutBuilder):
   CITATION = _CITATION
   code_path = epath.Path(__file__)  # TFDS would otherwise need the `importlib_resources` backport
 
-  def _manual_files(self, dl_manager: tfds.download.DownloadManager) -> ManualFiles:
-    files = ManualFiles(self.manual_directory(dl_manager))
+  def _manual_files(self) -> ManualFiles:
+    files = ManualFiles(self.manual_directory())
     if not files.exists():
-      raise FileNotFoundError(missing_files_message(files))
+      raise DataError(missing_files_message(files))
     return files
 
   def _kept_layouts(self, files: ManualFiles) -> list[dict[str, Any]]:
@@ -264,6 +265,6 @@ class Rico(LayoutBuilder):
     return layouts
 
   def _split_generators(self, dl_manager: tfds.download.DownloadManager) -> Mapping[str, Iterator]:
-    layouts = self._kept_layouts(self._manual_files(dl_manager))
+    layouts = self._kept_layouts(self._manual_files())
     positions = split_positions(len(layouts), SPLIT_ENDS)
     return {split: self._generate_examples(layouts, ids) for split, ids in zip(SPLITS, positions, strict=True)}

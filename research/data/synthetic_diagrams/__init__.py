@@ -11,7 +11,9 @@ import os
 from research.data.prepare import prepare_builder
 from research.data.synthetic_diagrams.builder import SyntheticDiagrams
 
-__all__ = ["SyntheticDiagrams", "prepare"]
+__all__ = ["CONFIGS", "SyntheticDiagrams", "prepare"]
+
+CONFIGS = tuple(config.name for config in SyntheticDiagrams.BUILDER_CONFIGS)  # "full", "tiny"
 
 
 def prepare(data_dir: str | os.PathLike[str], config: str = "full") -> None:

@@ -19,7 +19,10 @@ without torch by a restricted unpickler (torch_pickle.py).
 Configs. "subset" (the 12k graphs papers report: 10,000 / 1,000 / 1,000),
 "full" (all of them: 220,011 / 24,445 / 5,000) and "subset_paths" (the 12k
 subset with Graphormer's pair fields, see below), each with splits "train",
-"val" and "test".
+"val" and "test". "tiny" and "tiny_paths" are "subset" and "subset_paths" of
+the 20-molecule fixture that the package ships in tiny/ (TINY_DIR; 6 / 2 / 2
+molecules selected): not ZINC, but files in its released format that smoke
+runs and tests build from with no download; they ignore the manual directory.
 
 Records. Record i of a split is the molecule PyTorch Geometric's
 `ZINC(subset=..., split=...)[i]` holds: for "subset" and "subset_paths" the
@@ -89,6 +92,7 @@ from etils import epath
 
 from research.data.prepare import ManualDirBuilder
 from research.data.zinc import torch_pickle
+from research.errors import DataError
 from research.graph import encodings, shortest_paths
 
 DOWNLOAD_URL = "https://www.dropbox.com/s/feo9qle74kg48gy/molecules.zip?dl=1"
@@ -97,7 +101,9 @@ SPLITS = ("train", "val", "test")
 NUM_GRAPHS = {
     "subset": {"train": 10_000, "val": 1_000, "test": 1_000},
     "full": {"train": 220_011, "val": 24_445, "test": 5_000},
+    "tiny": {"train": 6, "val": 2, "test": 2},
 }
+TINY_DIR = epath.Path(__file__).parent / "tiny"  # the shipped fixture that "tiny" and "tiny_paths" read
 # Atom types by id: element, explicit hydrogens, charge (from the dataset's atom_dict).
 NODE_VOCAB = (
     "C", "O", "N", "F", "C H1", "S", "Cl", "O -", "N H1 +", "Br", "N H3 +", "N H2 +", "N +", "N -",
@@ -190,29 +196,31 @@ class ManualFiles:
       with self._zip_path.open("rb") as f, zipfile.ZipFile(f) as archive, archive.open(self._members[name]) as member:
         yield member
     else:
-      raise FileNotFoundError(missing_files_message(self.manual_dir, [name]))
+      raise DataError(missing_files_message(self.manual_dir, [name]))
 
 
 def missing_files_message(manual_dir: epath.PathLike, missing: Sequence[str]) -> str:
-  """What to download, and where to put it, when `missing` files are not in `manual_dir`."""
+  """What to download, and where to put it, when `missing` files are not in `manual_dir` (one command a line)."""
+  manual_dir = epath.Path(manual_dir)
+  looked = f"looked in {_FOLDER}/, the directory itself and {_ZIP_NAME}" if manual_dir.is_dir() else "it does not exist"
   lines = [
       f"ZINC needs {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not in the manual directory "
-      f"{manual_dir} (looked in {_FOLDER}/, the directory itself and {_ZIP_NAME}).",
+      f"{manual_dir} ({looked}).",
   ]
   if any(name.endswith(".pickle") for name in missing):
     lines += [
-        "Download molecules.zip, the file PyTorch Geometric and Benchmarking GNNs use:",
-        f"  mkdir -p {manual_dir} && curl -L -o {os.path.join(manual_dir, _ZIP_NAME)} '{DOWNLOAD_URL}'",
-        f"and leave it there, or extract it there so that {os.path.join(manual_dir, _FOLDER, 'train.pickle')} exists.",
+        "Download molecules.zip (the file PyTorch Geometric and Benchmarking GNNs use) into that directory; it may "
+        f"stay zipped or be extracted there so that {manual_dir / _FOLDER / 'train.pickle'} exists:",
+        f"  mkdir -p {manual_dir} && curl -L -o {manual_dir / _ZIP_NAME} '{DOWNLOAD_URL}'",
     ]
   indices = [name for name in missing if name.endswith(".index")]
   if indices:
-    target = os.path.join(manual_dir, _FOLDER)
-    lines.append(f"The 12k subset's index files come from Benchmarking GNNs; put them in {target}/:")
-    lines.append(f"  mkdir -p {target}")
-    for name in indices:
-      url = INDEX_URL.format(split=name[: -len(".index")])
-      lines.append(f"  curl -L -o {os.path.join(target, name)} '{url}'")
+    target = manual_dir / _FOLDER
+    downloads = [f"curl -L -o {target / name} '{INDEX_URL.format(split=name[: -len('.index')])}'" for name in indices]
+    lines += [
+        f"The 12k subset's index files come from Benchmarking GNNs; put them in {target}/:",
+        "  " + " && ".join([f"mkdir -p {target}", *downloads]),
+    ]
   return "\n".join(lines)
 
 
@@ -320,10 +328,12 @@ def to_record(molecule: Any, graph_id: int, *, where: str, paths: bool = False) 
 
 @dataclasses.dataclass(eq=False)
 class ZincConfig(tfds.core.BuilderConfig):
-  """Which molecules (`subset`: Benchmarking GNNs' 12k, else all) and whether records hold spd / path_edges."""
+  """Which molecules (`subset`: Benchmarking GNNs' 12k, else all), whether records hold spd / path_edges, and
+  whether they come from the shipped fixture (`tiny`) instead of the manual directory."""
 
   subset: bool = True
   paths: bool = False
+  tiny: bool = False
 
 
 class Zinc(ManualDirBuilder):
@@ -344,6 +354,14 @@ class Zinc(ManualDirBuilder):
       ZincConfig(
           name="subset_paths", paths=True,
           description="The 12k subset with Graphormer's shortest-path distances and path edges (20 hops).",
+      ),
+      ZincConfig(
+          name="tiny", tiny=True,
+          description="Smoke runs: the 6 / 2 / 2 molecules of the fixture shipped in zinc/tiny/ (not ZINC).",
+      ),
+      ZincConfig(
+          name="tiny_paths", tiny=True, paths=True,
+          description="Smoke runs: the shipped fixture's 6 / 2 / 2 molecules with spd and path_edges (not ZINC).",
       ),
   ]
   MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
@@ -382,14 +400,6 @@ class Zinc(ManualDirBuilder):
     tensor = functools.partial(tfds.features.Tensor, dtype=np.int16, encoding=tfds.features.Encoding.BYTES)
     return {"spd": tensor(shape=(None, None)), "path_edges": tensor(shape=(None, None, PATH_HOPS))}
 
-  def _manual_files(self, dl_manager: tfds.download.DownloadManager) -> ManualFiles:
-    manual_dir = self.manual_directory(dl_manager)
-    if not manual_dir.is_dir():
-      raise FileNotFoundError(
-          f"The manual directory {manual_dir} does not exist.\n" + missing_files_message(manual_dir, self._needed_files())
-      )
-    return ManualFiles(manual_dir)
-
   def _needed_files(self) -> list[str]:
     names = [f"{split}.pickle" for split in SPLITS]
     if self.builder_config.subset:
@@ -397,10 +407,10 @@ class Zinc(ManualDirBuilder):
     return names
 
   def _split_generators(self, dl_manager: tfds.download.DownloadManager) -> Mapping[str, Iterator]:
-    files = self._manual_files(dl_manager)
+    files = ManualFiles(TINY_DIR if self.builder_config.tiny else self.manual_directory())
     missing = [name for name in self._needed_files() if files.where(name) is None]
     if missing:
-      raise FileNotFoundError(missing_files_message(files.manual_dir, missing))
+      raise DataError(missing_files_message(files.manual_dir, missing))
     return {split: self._generate_examples(files, split) for split in SPLITS}
 
   def _generate_examples(self, files: ManualFiles, split: str) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
