@@ -8,6 +8,7 @@ setuptools.setup(
     description="A Flax model zoo of graph and layout transformers for diagrams, with paper reproductions.",
     python_requires=">=3.11",
     packages=setuptools.find_packages(include=["research", "research.*", "experiments", "experiments.*", "configs", "configs.*"]),
+    package_data={"research.data.zinc": ["tiny/*"]},  # the shipped fixture of ZINC's `tiny` configs (smoke runs)
     install_requires=[
         "jax>=0.10.2",
         "flax>=0.12.8",

@@ -71,6 +71,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   c.data.graphs_per_pack = 32
   c.data.max_edges = 32 * MAX_EDGES_PER_GRAPH
   if a["smoke"]:
+    c.data.variant = "tiny"  # the 20-molecule fixture shipped in research/data/zinc/tiny (not ZINC): no download
     c.data.graphs_per_pack = 2
     c.data.max_edges = 2 * MAX_EDGES_PER_GRAPH
     base.make_smoke(c, batch_size=4, total_steps=6, workdir="runs/gps_zinc/smoke")

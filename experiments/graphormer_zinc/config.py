@@ -92,6 +92,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   c.diagnostics.every_steps = 10 * STEPS_PER_EPOCH
   c.workdir = f"runs/graphormer_zinc/seed{a['seed']}"
   if a["smoke"]:
+    c.data.variant = "tiny_paths"  # the shipped 20-molecule fixture (not ZINC) with spd and path_edges: no download
     c.data.graphs_per_pack = 2
     c.data.max_edges = 2 * gps_zinc_config.MAX_EDGES_PER_GRAPH
     c.optimizer.warmup_epochs = 0

@@ -78,6 +78,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   c.diagnostics.every_steps = 312
   c.workdir = f"runs/san_zinc/seed{a['seed']}"
   if a["smoke"]:
+    c.data.variant = "tiny"  # the 20-molecule fixture shipped in research/data/zinc/tiny (not ZINC): no download
     c.data.graphs_per_pack = 2
     c.data.max_edges = 2 * gps_zinc_config.MAX_EDGES_PER_GRAPH
     base.make_smoke(c, batch_size=4, total_steps=6, workdir="runs/san_zinc/smoke")
