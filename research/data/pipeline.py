@@ -22,6 +22,8 @@ from typing import Any, Protocol
 import grain
 import numpy as np
 
+from research.errors import ConfigError
+
 Batch = dict[str, np.ndarray]
 Collate = Callable[[Sequence[Mapping[str, Any]]], Batch]
 Augment = Callable[[Mapping[str, Any], np.random.Generator], Mapping[str, Any]]
@@ -59,7 +61,8 @@ class Pipeline:
     if "train" not in sources:
       raise ValueError(f"A pipeline needs a 'train' source; got {sorted(sources)}.")
     if len(sources["train"]) < batch_size:
-      raise ValueError(f"The training set has {len(sources['train'])} examples, fewer than batch_size={batch_size}.")
+      raise ConfigError(f"config.data.batch_size={batch_size} is larger than the training set, which has "
+                        f"{len(sources['train'])} examples; use a batch size of at most {len(sources['train'])}.")
     self.sources = {k: _decoded(v) for k, v in sources.items()} if cache else dict(sources)
     self.collate = collate
     self.eval_collate = eval_collate or collate
@@ -112,7 +115,8 @@ class Pipeline:
   def train_indices(self, step: int) -> np.ndarray:
     """Record indices of global batch `step`: the next `batch_size` records of the
     concatenated per-epoch permutations (a batch may straddle two epochs)."""
-    epochs, offsets = np.divmod(np.arange(step * self.batch_size, (step + 1) * self.batch_size), self.num_train_examples)
+    positions = np.arange(step * self.batch_size, (step + 1) * self.batch_size)
+    epochs, offsets = np.divmod(positions, self.num_train_examples)
     return np.array([self._permutation(e)[o] for e, o in zip(epochs, offsets)])
 
   def train_batches(self, start_step: int = 0) -> Iterator[Batch]:

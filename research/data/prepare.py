@@ -6,13 +6,17 @@ import contextlib
 import fcntl
 import os
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import ml_collections
 import tensorflow_datasets as tfds
 import threadpoolctl
 from etils import epath
+from google.protobuf import json_format
 
 from research.errors import DataError
+
+REBUILD = "Delete {folder} and rerun the same command to rebuild it."  # the fix for a damaged prepared dataset
 
 
 @contextlib.contextmanager
@@ -43,6 +47,20 @@ def _is_prepared(builder: tfds.core.DatasetBuilder) -> bool:
   return (builder.data_path / tfds.core.constants.DATASET_INFO_FILENAME).exists()
 
 
+def _builder(
+    builder_cls: type[tfds.core.DatasetBuilder], data_dir: str, builder_kwargs: dict[str, Any]
+) -> tfds.core.DatasetBuilder:
+  """`builder_cls(data_dir=data_dir, **builder_kwargs)`; a prepared copy with an unreadable dataset_info.json
+  (which TFDS reads here) is a DataError naming it."""
+  try:
+    return builder_cls(data_dir=data_dir, **builder_kwargs)
+  except json_format.ParseError as error:
+    folder = os.path.join(data_dir, builder_cls.name, builder_kwargs.get("config", ""), str(builder_cls.VERSION))
+    info = os.path.join(folder, tfds.core.constants.DATASET_INFO_FILENAME)
+    raise DataError(f"{info} cannot be read ({error}): the prepared dataset is damaged. "
+                    + REBUILD.format(folder=folder)) from error
+
+
 def prepare_builder(
     builder_cls: type[tfds.core.DatasetBuilder], data_dir: str | os.PathLike[str], *, how_long: str, **builder_kwargs
 ) -> None:
@@ -60,10 +78,10 @@ def prepare_builder(
   dataset has to be built (a prepared one is read from a read-only folder too).
   """
   data_dir = os.fspath(data_dir)
-  if _is_prepared(builder_cls(data_dir=data_dir, **builder_kwargs)):
+  if _is_prepared(_builder(builder_cls, data_dir, builder_kwargs)):
     return
   with _build_lock(data_dir, builder_cls.name):
-    builder = builder_cls(data_dir=data_dir, **builder_kwargs)  # another process may have built it meanwhile
+    builder = _builder(builder_cls, data_dir, builder_kwargs)  # another process may have built it meanwhile
     if _is_prepared(builder):
       return
     print(f"Building the {builder.info.full_name} dataset in {data_dir} (once, {how_long}).", flush=True)
@@ -74,7 +92,7 @@ def prepare_builder(
     except FileExistsError:
       # A builder outside this lock (e.g. `tfds.data_source` with download=True)
       # renamed its complete copy into place first; ours was discarded.
-      if not _is_prepared(builder_cls(data_dir=data_dir, **builder_kwargs)):
+      if not _is_prepared(_builder(builder_cls, data_dir, builder_kwargs)):
         raise
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import tensorflow_datasets as tfds
 
+from research.data.prepare import REBUILD
 from research.errors import DataError
 
 
@@ -49,7 +50,7 @@ class PreparedSplit:
     folder = self.source.dataset_info.data_dir
     return (
         f"{self.file_of(index)} cannot be read ({error}): record {index} of the {self.split!r} split of the prepared "
-        f"dataset {self.name} is damaged. Delete {folder} and rerun the same command to rebuild it."
+        f"dataset {self.name} is damaged. " + REBUILD.format(folder=folder)
     )
 
 

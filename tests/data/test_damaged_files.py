@@ -69,6 +69,19 @@ def test_a_damaged_file_read_by_the_reader_threads_mid_training_is_named(damaged
   assert len(next(pipeline.eval_batches("validation"))["example_mask"]) == 30  # the other files still read
 
 
+def test_an_unreadable_dataset_info_is_named_and_rebuilding_it_works(csl_data_dir, tmp_path):
+  data_dir = tmp_path / "tfds"
+  shutil.copytree(csl_data_dir, data_dir)
+  folder = data_dir / "csl" / str(csl.Csl.VERSION)
+  (folder / "dataset_info.json").write_text((folder / "dataset_info.json").read_text()[:100])
+  with pytest.raises(DataError) as error:
+    data.build_pipeline(_csl_config(data_dir), seed=0, train_rows=(0, 5), eval_rows=(0, 30))
+  assert str(error.value).startswith(f"{folder / 'dataset_info.json'} cannot be read (Failed to load JSON")
+  assert str(error.value).endswith(f"Delete {folder} and rerun the same command to rebuild it.")
+  shutil.rmtree(folder)
+  assert data.build_pipeline(_csl_config(data_dir), seed=0, train_rows=(0, 5), eval_rows=(0, 30)).steps_per_epoch == 18
+
+
 def test_an_unwritable_data_dir_is_named_with_what_to_set(tmp_path):
   (tmp_path / "a_file").write_text("")
   data_dir = tmp_path / "a_file" / "tfds"

@@ -5,8 +5,10 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 
 from research.data.pipeline import Pipeline
+from research.errors import ConfigError
 
 
 def _collate(records):
@@ -48,3 +50,9 @@ def test_eval_covers_the_split_once_and_masks_padding():
   values = np.concatenate([b["x"][b["example_mask"]] for b in batches])
   assert values.tolist() == [100 + i for i in range(10)]
   assert batches[-1]["example_mask"].tolist() == [True, True, False, False]
+
+
+def test_a_batch_larger_than_the_training_set_names_the_key_and_the_limit():
+  with pytest.raises(ConfigError, match=r"config.data.batch_size=4 is larger than the training set, which has 3 "
+                                        r"examples; use a batch size of at most 3\."):
+    _pipeline(n=3)

@@ -217,14 +217,14 @@ def test_malformed_files_name_the_file_and_the_problem(tmp_path, content, messag
   manual = _write_extracted(tmp_path / "manual", _train_json(), _val_json())
   path = manual / "publaynet" / "train.json"
   path.write_bytes(content if isinstance(content, bytes) else json.dumps(content).encode())
-  with pytest.raises(ValueError, match=message) as error:
+  with pytest.raises(DataError, match=message) as error:
     publaynet.prepare(tmp_path / "tfds", manual_dir=manual)
   assert str(path) in str(error.value)
 
 
 def test_a_bad_archive_is_refused(tmp_path):
   (tmp_path / "labels.tar.gz").write_bytes(b"not a tar archive")
-  with pytest.raises(ValueError, match=r"labels\.tar\.gz is not a readable tar archive"):
+  with pytest.raises(DataError, match=r"labels\.tar\.gz is not a readable tar archive"):
     publaynet.prepare(tmp_path / "tfds", manual_dir=tmp_path)
 
 

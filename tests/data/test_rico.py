@@ -234,20 +234,20 @@ def test_malformed_screens_name_the_file_and_the_problem(tmp_path, content, mess
   manual = _write_extracted(tmp_path / "manual", SCREENS)
   path = manual / "semantic_annotations" / "9.json"
   path.write_bytes(content if isinstance(content, bytes) else content.encode())
-  with pytest.raises(ValueError, match=message) as error:
+  with pytest.raises(DataError, match=message) as error:
     rico.prepare(tmp_path / "tfds", manual_dir=manual)
   assert str(path) in str(error.value)
 
 
 def test_a_file_name_that_is_not_a_screen_id_is_refused(tmp_path):
   manual = _write_extracted(tmp_path / "manual", {"copy of 5.json": SCREENS["5.json"]})
-  with pytest.raises(ValueError, match=r"copy of 5\.json: a RICO screen file is named <screen id>\.json"):
+  with pytest.raises(DataError, match=r"copy of 5\.json: a RICO screen file is named <screen id>\.json"):
     rico.prepare(tmp_path / "tfds", manual_dir=manual)
 
 
 def test_a_bad_zip_is_refused(tmp_path):
   (tmp_path / "semantic_annotations.zip").write_bytes(b"not a zip")
-  with pytest.raises(ValueError, match=r"semantic_annotations\.zip is not a valid zip archive"):
+  with pytest.raises(DataError, match=r"semantic_annotations\.zip is not a valid zip archive"):
     rico.prepare(tmp_path / "tfds", manual_dir=tmp_path)
 
 

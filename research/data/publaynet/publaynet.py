@@ -111,7 +111,7 @@ class ManualFiles:
     except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
       if isinstance(e, FileNotFoundError):
         raise
-      raise ValueError(
+      raise DataError(
           f"{self.archive} is not a readable tar archive ({e}); re-download it from {DOWNLOAD_URL}."
       ) from e
 
@@ -132,13 +132,13 @@ def parse_coco(content: bytes, where: str) -> dict[str, list[Any]]:
   try:
     coco = json.loads(content)
   except (json.JSONDecodeError, UnicodeDecodeError) as e:
-    raise ValueError(f"{where} is not valid JSON ({e}); re-download {DOWNLOAD_URL}.") from None
+    raise DataError(f"{where} is not valid JSON ({e}); re-download {DOWNLOAD_URL}.") from None
   if not isinstance(coco, dict):
-    raise ValueError(f"{where} holds a JSON {type(coco).__name__}, not a COCO object.")
+    raise DataError(f"{where} holds a JSON {type(coco).__name__}, not a COCO object.")
   for key in ("images", "annotations", "categories"):
     if not isinstance(coco.get(key), list):
       found = "is missing" if key not in coco else f"is a {type(coco[key]).__name__}"
-      raise ValueError(f"{where}: the COCO key {key!r} {found}; expected a list. Re-download {DOWNLOAD_URL}.")
+      raise DataError(f"{where}: the COCO key {key!r} {found}; expected a list. Re-download {DOWNLOAD_URL}.")
   return coco
 
 
@@ -160,8 +160,8 @@ def _column(items: Sequence[Any], key: str, where: str, what: str, dtype: type,
     if not ok:
       found = f"{key}={value!r}" if isinstance(item, dict) and key in item else f"no {key!r}"
       expected = f"{shape[0]} numbers" if shape else "a number"
-      raise ValueError(f"{where}: {what} {i} has {found}; expected {expected}.")
-  raise ValueError(f"{where}: the {what}s' {key!r} values have mixed shapes.")
+      raise DataError(f"{where}: {what} {i} has {found}; expected {expected}.")
+  raise DataError(f"{where}: the {what}s' {key!r} values have mixed shapes.")
 
 
 def _lookup(sorted_keys: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -176,7 +176,7 @@ def _sorted_unique(ids: np.ndarray, where: str, what: str) -> np.ndarray:
   order = np.argsort(ids, kind="stable")
   repeated = ids[order][1:][np.diff(ids[order]) == 0]
   if repeated.size:
-    raise ValueError(f"{where}: {what} id {repeated[0]} occurs more than once.")
+    raise DataError(f"{where}: {what} id {repeated[0]} occurs more than once.")
   return order
 
 
@@ -186,7 +186,7 @@ def category_labels(categories: Sequence[Any], where: str) -> tuple[np.ndarray, 
   names = [c.get("name") for c in categories]
   unknown = [name for name in names if name not in LABELS]
   if unknown:
-    raise ValueError(f"{where}: category name {unknown[0]!r} is not one of PubLayNet's {LABELS}.")
+    raise DataError(f"{where}: category name {unknown[0]!r} is not one of PubLayNet's {LABELS}.")
   order = _sorted_unique(ids, where, "category")
   return ids[order], np.asarray([LABELS.index(names[i]) for i in order], np.int32).reshape(-1)
 
@@ -200,16 +200,16 @@ def to_layouts(coco: Mapping[str, list[Any]], where: str, max_elements: int) -> 
   sides = [_column(images, key, where, "image", np.float64) for key in ("width", "height")]
   canvas = np.stack(sides, axis=-1)[order]  # [I, 2]
   if (bad := np.flatnonzero(~(canvas > 0).all(-1))).size:
-    raise ValueError(f"{where}: image {image_ids[bad[0]]} has size {canvas[bad[0]].tolist()}; sizes must be > 0.")
+    raise DataError(f"{where}: image {image_ids[bad[0]]} has size {canvas[bad[0]].tolist()}; sizes must be > 0.")
   category_ids, category_label = category_labels(coco["categories"], where)
 
   owner, known = _lookup(image_ids, _column(annotations, "image_id", where, "annotation", np.int64))  # [A]
   if (bad := np.flatnonzero(~known)).size:
-    raise ValueError(f"{where}: annotation {bad[0]} has image_id {annotations[bad[0]]['image_id']}, "
+    raise DataError(f"{where}: annotation {bad[0]} has image_id {annotations[bad[0]]['image_id']}, "
                      "which no image has.")
   category, known = _lookup(category_ids, _column(annotations, "category_id", where, "annotation", np.int64))
   if (bad := np.flatnonzero(~known)).size:
-    raise ValueError(f"{where}: annotation {bad[0]} has category_id {annotations[bad[0]]['category_id']}, "
+    raise DataError(f"{where}: annotation {bad[0]} has category_id {annotations[bad[0]]['category_id']}, "
                      f"which is not in 'categories' (ids {category_ids.tolist()}).")
   ltrb = boxes_lib.ltwh_to_ltrb(_column(annotations, "bbox", where, "annotation", np.float64, (4,)))  # [A, 4]
 

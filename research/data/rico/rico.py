@@ -125,7 +125,7 @@ class ManualFiles:
       with self.zip_path.open("rb") as f, zipfile.ZipFile(f) as archive:
         yield archive
     except zipfile.BadZipFile as e:
-      raise ValueError(f"{self.zip_path} is not a valid zip archive ({e}); re-download it from {DOWNLOAD_URL}.") from e
+      raise DataError(f"{self.zip_path} is not a valid zip archive ({e}); re-download it from {DOWNLOAD_URL}.") from e
 
 
 def missing_files_message(files: ManualFiles) -> str:
@@ -143,21 +143,21 @@ def parse_screen(content: bytes, where: str) -> dict[str, Any]:
   try:
     root = json.loads(content)
   except (json.JSONDecodeError, UnicodeDecodeError) as e:
-    raise ValueError(f"{where} is not valid JSON ({e}); re-download {DOWNLOAD_URL}.") from None
+    raise DataError(f"{where} is not valid JSON ({e}); re-download {DOWNLOAD_URL}.") from None
   if not isinstance(root, dict):
-    raise ValueError(f"{where} holds a JSON {type(root).__name__}, not a view hierarchy object.")
+    raise DataError(f"{where} holds a JSON {type(root).__name__}, not a view hierarchy object.")
   return root
 
 
 def _node_bounds(node: Any, where: str, path: str) -> list[float]:
   """A node's `bounds` [x1, y1, x2, y2], checked."""
   if not isinstance(node, dict):
-    raise ValueError(f"{where}: node {path} is a JSON {type(node).__name__}, not an object.")
+    raise DataError(f"{where}: node {path} is a JSON {type(node).__name__}, not an object.")
   bounds = node.get("bounds")
   if bounds is None:
-    raise ValueError(f"{where}: node {path} has no 'bounds'; every node needs [x1, y1, x2, y2].")
+    raise DataError(f"{where}: node {path} has no 'bounds'; every node needs [x1, y1, x2, y2].")
   if not (isinstance(bounds, list) and len(bounds) == 4 and all(_is_number(v) for v in bounds)):
-    raise ValueError(f"{where}: node {path} has bounds {bounds!r}; expected 4 numbers [x1, y1, x2, y2].")
+    raise DataError(f"{where}: node {path} has bounds {bounds!r}; expected 4 numbers [x1, y1, x2, y2].")
   return bounds
 
 
@@ -168,7 +168,7 @@ def _is_number(value: Any) -> bool:
 def _children(node: dict[str, Any], where: str, path: str) -> list[Any]:
   children = node.get("children", [])
   if not isinstance(children, list):
-    raise ValueError(f"{where}: node {path} has 'children' of type {type(children).__name__}, expected a list.")
+    raise DataError(f"{where}: node {path} has 'children' of type {type(children).__name__}, expected a list.")
   return children
 
 
@@ -181,7 +181,7 @@ def flatten_hierarchy(root: dict[str, Any], where: str) -> tuple[np.ndarray, lis
     bounds.append(_node_bounds(node, where, path))
     label = node.get("componentLabel")
     if not isinstance(label, str):
-      raise ValueError(f"{where}: node {path} has componentLabel {label!r}; expected a string such as 'Text'.")
+      raise DataError(f"{where}: node {path} has componentLabel {label!r}; expected a string such as 'Text'.")
     labels.append(label)
     children = _children(node, where, path)
     stack.extend((child, f"{path}.children[{i}]") for i, child in reversed(list(enumerate(children))))
@@ -215,7 +215,7 @@ def screen_id(file_name: str, where: str) -> int:
   """The RICO screen id of `<id>.json`."""
   stem = file_name[: -len(".json")]
   if not stem.isdigit():
-    raise ValueError(f"{where}: a RICO screen file is named <screen id>.json, not {file_name!r}.")
+    raise DataError(f"{where}: a RICO screen file is named <screen id>.json, not {file_name!r}.")
   return int(stem)
 
 

@@ -21,7 +21,7 @@ storage in one of two formats:
 runs whatever callable a file names, it resolves only the globals above (plus
 `collections.OrderedDict`, torch's empty hook table, and numpy scalars and
 dtypes) and refuses any other with `UnsafePickleError`. Malformed content
-raises `ValueError`; both name the file.
+raises a `ValueError`; both are DataErrors (research.errors) that name the file.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ from collections.abc import Callable
 from typing import Any, BinaryIO
 
 import numpy as np
+
+from research.errors import DataError
 
 __all__ = ["UnsafePickleError", "load", "loads"]
 
@@ -58,11 +60,11 @@ _STORAGE_DTYPES = {
 }
 
 
-class UnsafePickleError(pickle.UnpicklingError):
+class UnsafePickleError(DataError, pickle.UnpicklingError):
   """A pickle names a global (a callable or class) outside the allow-list."""
 
 
-class _MalformedError(ValueError):
+class _MalformedError(DataError, ValueError):
   """Malformed content, already described with the file's name."""
 
 

@@ -165,7 +165,7 @@ class ManualFiles:
         with self._zip_path.open("rb") as f, zipfile.ZipFile(f) as archive:
           names = sorted(archive.namelist(), key=lambda n: (n != f"{_FOLDER}/{os.path.basename(n)}", n))
       except zipfile.BadZipFile as e:
-        raise ValueError(
+        raise DataError(
             f"{self._zip_path} is not a valid zip archive ({e}); re-download it from {DOWNLOAD_URL}."
         ) from e
       for name in names:
@@ -231,7 +231,7 @@ def read_molecules(files: ManualFiles, split: str) -> list[Any]:
   with files.open(name) as f:
     molecules = torch_pickle.load(f, name=where)
   if not isinstance(molecules, list):
-    raise ValueError(
+    raise DataError(
         f"{where} holds a {type(molecules).__name__}, not a list of molecules; re-download {DOWNLOAD_URL}."
     )
   return molecules
@@ -245,20 +245,20 @@ def read_index(files: ManualFiles, split: str, num_molecules: int) -> list[int]:
     text = f.read().decode("ascii", errors="replace")
   fix = f"An index file is one line of comma-separated integers; re-download it from {INDEX_URL.format(split=split)}."
   if not text.strip():
-    raise ValueError(f"{where} is empty. {fix}")
+    raise DataError(f"{where} is empty. {fix}")
   ids = []
   for token in text.strip().split(","):
     try:
       ids.append(int(token))
     except ValueError:
-      raise ValueError(f"{where}: {token[:40]!r} is not an integer. {fix}") from None
+      raise DataError(f"{where}: {token[:40]!r} is not an integer. {fix}") from None
   if bad := [i for i in ids if not 0 <= i < num_molecules]:
-    raise ValueError(
+    raise DataError(
         f"{where}: index {bad[0]} is out of range for {split}.pickle, which holds {num_molecules} molecules; "
         "the index and pickle files must come from the same release."
     )
   if len(set(ids)) != len(ids):
-    raise ValueError(f"{where} lists some molecules more than once. {fix}")
+    raise DataError(f"{where} lists some molecules more than once. {fix}")
   return ids
 
 
@@ -266,12 +266,12 @@ def _type_ids(value: Any, shape: tuple[int, ...], vocab: Sequence[str], what: st
   """Checks an array of category ids (integral values in [0, len(vocab))) -> int32."""
   array = np.asarray(value)
   if array.shape != shape:
-    raise ValueError(f"{what} has shape {array.shape}, expected {shape}")
+    raise DataError(f"{what} has shape {array.shape}, expected {shape}")
   if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
-    raise ValueError(f"{what} has dtype {array.dtype}, expected integer ids")
+    raise DataError(f"{what} has dtype {array.dtype}, expected integer ids")
   if array.size and (np.any(array != np.round(array)) or array.min() < 0 or array.max() >= len(vocab)):
     values = np.unique(array).tolist()
-    raise ValueError(f"{what} holds values outside the {len(vocab)} ids 0..{len(vocab) - 1}: {values}")
+    raise DataError(f"{what} holds values outside the {len(vocab)} ids 0..{len(vocab) - 1}: {values}")
   return array.astype(np.int32)
 
 
@@ -279,27 +279,27 @@ def to_record(molecule: Any, graph_id: int, *, where: str, paths: bool = False) 
   """One pickled molecule -> its TFDS record; `where` names the file in errors; `paths` adds spd and path_edges."""
   what = f"{where}, molecule {graph_id}"
   if not isinstance(molecule, Mapping):
-    raise ValueError(f"{what} is a {type(molecule).__name__}, not a dict")
+    raise DataError(f"{what} is a {type(molecule).__name__}, not a dict")
   missing = [key for key in ("atom_type", "bond_type", LABEL_KEY) if key not in molecule]
   if missing:
-    raise ValueError(f"{what} lacks the key(s) {missing}; it has {sorted(map(str, molecule))}")
+    raise DataError(f"{what} lacks the key(s) {missing}; it has {sorted(map(str, molecule))}")
   atoms = np.asarray(molecule["atom_type"])
   if atoms.ndim == 2 and atoms.shape[1:] == (1,):
     atoms = atoms[:, 0]
   n = atoms.shape[0] if atoms.ndim == 1 else -1
   if n < 0:
-    raise ValueError(f"{what}: atom_type has shape {atoms.shape}, expected [num_atoms]")
+    raise DataError(f"{what}: atom_type has shape {atoms.shape}, expected [num_atoms]")
   if "num_atom" in molecule and np.asarray(molecule["num_atom"]).tolist() not in (n, [n]):
-    raise ValueError(f"{what}: num_atom is {molecule['num_atom']!r} but atom_type has {n} entries")
+    raise DataError(f"{what}: num_atom is {molecule['num_atom']!r} but atom_type has {n} entries")
   atoms = _type_ids(atoms, (n,), NODE_VOCAB, f"{what}: atom_type")
   bonds = _type_ids(molecule["bond_type"], (n, n), EDGE_VOCAB, f"{what}: bond_type")
   if np.any(bonds != bonds.T) or np.any(np.diagonal(bonds)):
-    raise ValueError(f"{what}: bond_type is not a symmetric matrix with a zero diagonal")
+    raise DataError(f"{what}: bond_type is not a symmetric matrix with a zero diagonal")
   label = np.asarray(molecule[LABEL_KEY])
   if label.size != 1 or not (np.issubdtype(label.dtype, np.floating) or np.issubdtype(label.dtype, np.integer)):
-    raise ValueError(f"{what}: {LABEL_KEY} is {label.dtype} of shape {label.shape}, expected one number")
+    raise DataError(f"{what}: {LABEL_KEY} is {label.dtype} of shape {label.shape}, expected one number")
   if not np.isfinite(label).all():
-    raise ValueError(f"{what}: {LABEL_KEY} is {label.reshape(-1)[0]}, expected a finite number")
+    raise DataError(f"{what}: {LABEL_KEY} is {label.reshape(-1)[0]}, expected a finite number")
   senders, receivers = np.nonzero(bonds)  # row-major: sorted by (sender, receiver)
   senders, receivers = senders.astype(np.int32), receivers.astype(np.int32)
   eigvec, eigval = encodings.laplacian_pe(senders, receivers, n, PE_DIM, normalization="none", skip_trivial=False)
