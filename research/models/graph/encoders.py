@@ -1,11 +1,13 @@
-"""Input encoders and the graph readout shared by the graph models.
+"""Input encoders of the Benchmarking GNNs family (GatedGCN, the Graph Transformer), and the node pooling
+shared by every graph model's readout.
 
 Input embedding follows Benchmarking GNNs (Dwivedi et al., JMLR 2023) and the
 Graph Transformer (Dwivedi & Bresson, 2020, Sec. 3): node features and the
 positional encoding are each embedded linearly and summed,
-h_i^0 = A^0 x_i + a^0 + C^0 lambda_i + c^0. Featureless graphs
-(`node_in_dim=0`, e.g. CSL) use the PE embedding alone, or, without a PE, one
-learned vector shared by all nodes (the reference `nn.Embedding(1, hidden)`).
+h_i^0 = A^0 x_i + a^0 + C^0 lambda_i + c^0 (`BenchmarkingNodeEncoder`; the
+GraphGPS family's encoders, gps_encoders.py, concatenate instead). Featureless
+graphs (`node_in_dim=0`, e.g. CSL) use the PE embedding alone, or, without a
+PE, one learned vector shared by all nodes (the reference `nn.Embedding(1, hidden)`).
 Laplacian eigenvectors have arbitrary signs, so in training each column of each
 graph is multiplied by a random +-1 drawn from the "dropout" rng stream.
 
@@ -26,9 +28,10 @@ from research.graph.batch import GraphBatch
 from research.graph.encodings import random_sign_flip
 from research.nn.dense import dense
 
-PE_KINDS = ("none", "lap", "lap_sym", "rwse")
+BENCHMARKING_PE_KINDS = ("none", "lap", "lap_sym", "rwse")
 PE_FIELDS = {"lap": "lap_eigvec", "lap_sym": "lap_sym_eigvec", "rwse": "rwse"}  # GraphBatch field read by each PE
-READOUTS = ("mean", "sum", "max", "none")
+POOLINGS = ("mean", "sum", "max")  # over each graph's real nodes
+READOUTS = POOLINGS + ("none",)  # the models' `readout` option: a pooling, or "none" for per-node outputs
 
 
 def _mask_nodes(h: jax.Array, node_mask: jax.Array) -> jax.Array:
@@ -36,34 +39,26 @@ def _mask_nodes(h: jax.Array, node_mask: jax.Array) -> jax.Array:
   return jnp.where(node_mask[..., None], h, 0.0)
 
 
-class LapPEEncoder(nnx.Module):
-  """Linear embedding of Laplacian eigenvectors with a random sign flip in training."""
+class LinearPEEncoder(nnx.Module):
+  """C^0 p_i + c^0: a Linear map of the first pe_dim channels of graph.<field> (Laplacian eigenvectors or RWSE).
 
-  def __init__(self, pe_dim: int, hidden_dim: int, *, field: str = "lap_eigvec", rngs: nnx.Rngs):
+  `sign_flip=True` (eigenvectors) multiplies each column of each graph by a random +-1 in training.
+  """
+
+  def __init__(self, pe_dim: int, hidden_dim: int, *, field: str, sign_flip: bool, rngs: nnx.Rngs):
     self.pe_dim = pe_dim
-    self.field = field  # the GraphBatch field it reads, named in errors
+    self.field = field
     self.proj = dense(pe_dim, hidden_dim, axes=(None, "embed"), rngs=rngs)
+    self.sign_flip = sign_flip
     self.deterministic = False  # model.eval() sets True: no sign flip
-    self.rngs = rngs["dropout"].fork()
+    self.rngs = rngs["dropout"].fork() if sign_flip else None
 
-  def __call__(self, eigvec: jax.Array) -> jax.Array:
-    """[B, N, K >= pe_dim] -> [B, N, hidden]; only the first pe_dim columns are used."""
-    eigvec = _take_channels(eigvec, self.pe_dim, self.field)
-    if not self.deterministic:
-      eigvec = random_sign_flip(self.rngs(), eigvec)
-    return self.proj(eigvec)
-
-
-class RWSEEncoder(nnx.Module):
-  """Linear embedding of random-walk return probabilities."""
-
-  def __init__(self, pe_dim: int, hidden_dim: int, *, rngs: nnx.Rngs):
-    self.pe_dim = pe_dim
-    self.proj = dense(pe_dim, hidden_dim, axes=(None, "embed"), rngs=rngs)
-
-  def __call__(self, rwse: jax.Array) -> jax.Array:
-    """[B, N, R >= pe_dim] -> [B, N, hidden]."""
-    return self.proj(_take_channels(rwse, self.pe_dim, "rwse"))
+  def __call__(self, graph: GraphBatch) -> jax.Array:
+    """-> [B, N, hidden]."""
+    pe = _take_channels(getattr(graph, self.field), self.pe_dim, self.field)
+    if self.sign_flip and not self.deterministic:
+      pe = random_sign_flip(self.rngs(), pe)
+    return self.proj(pe)
 
 
 def _take_channels(x: jax.Array | None, dim: int, name: str) -> jax.Array:
@@ -81,23 +76,20 @@ def _normal_init(rngs: nnx.Rngs, dim: int) -> jax.Array:
   return init(rngs.params(), (dim,))
 
 
-class NodeEncoder(nnx.Module):
+class BenchmarkingNodeEncoder(nnx.Module):
   """h^0 = embed(x) + embed_pe(pe) on real nodes, zero on padding."""
 
   def __init__(self, node_in_dim: int, hidden_dim: int, *, pe: str, pe_dim: int, rngs: nnx.Rngs):
-    if pe not in PE_KINDS:
-      raise ValueError(f"Unknown pe={pe!r}; expected one of {PE_KINDS}.")
+    if pe not in BENCHMARKING_PE_KINDS:
+      raise ValueError(f"Unknown pe={pe!r}; expected one of {BENCHMARKING_PE_KINDS}.")
     if pe != "none" and pe_dim <= 0:
       raise ValueError(f"pe={pe!r} needs pe_dim > 0 (the number of PE channels); got {pe_dim}.")
     self.feature = dense(node_in_dim, hidden_dim, axes=(None, "embed"), rngs=rngs) if node_in_dim > 0 else None
     self.constant = nnx.Param(_normal_init(rngs, hidden_dim)) if node_in_dim == 0 and pe == "none" else None
-    if pe in ("lap", "lap_sym"):
-      self.pe_encoder = LapPEEncoder(pe_dim, hidden_dim, field=PE_FIELDS[pe], rngs=rngs)
-    elif pe == "rwse":
-      self.pe_encoder = RWSEEncoder(pe_dim, hidden_dim, rngs=rngs)
-    else:
-      self.pe_encoder = None
-    self.pe = pe
+    self.pe_encoder = (
+        LinearPEEncoder(pe_dim, hidden_dim, field=PE_FIELDS[pe], sign_flip=pe != "rwse", rngs=rngs)
+        if pe != "none" else None
+    )
 
   def __call__(self, graph: GraphBatch) -> jax.Array:
     """-> [B, N, hidden]."""
@@ -108,12 +100,15 @@ class NodeEncoder(nnx.Module):
     if self.constant is not None:
       h = jnp.broadcast_to(self.constant[...], mask.shape + self.constant.shape)
     if self.pe_encoder is not None:
-      h = h + self.pe_encoder(getattr(graph, PE_FIELDS[self.pe]))
+      h = h + self.pe_encoder(graph)
     return _mask_nodes(h, mask)
 
 
-class EdgeEncoder(nnx.Module):
-  """e^0 = embed(edge features); featureless edges (`edge_in_dim=0`) embed a constant 1."""
+class BenchmarkingEdgeEncoder(nnx.Module):
+  """e^0 = embed(edge features); featureless edges (`edge_in_dim=0`) embed a constant 1.
+
+  (Linear(1, hidden) of 1, the reference `edge_feat=False`; GraphGPS's DummyEdge is gps_encoders.GPSEdgeEncoder.)
+  """
 
   def __init__(self, edge_in_dim: int, hidden_dim: int, *, rngs: nnx.Rngs):
     self.edge_in_dim = edge_in_dim
@@ -128,7 +123,7 @@ class EdgeEncoder(nnx.Module):
     return jnp.where(graph.edge_mask[..., None], self.proj(e), 0.0)
 
 
-def readout(h: jax.Array, node_mask: jax.Array, kind: str) -> jax.Array:
+def pool_nodes(h: jax.Array, node_mask: jax.Array, kind: str) -> jax.Array:
   """Pools real nodes per graph: [B, N, D] -> [B, D] ("none": [B, N, D], padding zeroed).
 
   Graphs with no real node (batch padding) pool to zero.

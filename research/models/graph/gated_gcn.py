@@ -27,7 +27,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from research.graph.batch import GraphBatch
-from research.models.graph.encoders import READOUTS, EdgeEncoder, NodeEncoder, readout
+from research.models.graph.encoders import READOUTS, BenchmarkingEdgeEncoder, BenchmarkingNodeEncoder, pool_nodes
 from research.nn.dense import dense
 from research.nn.mlp import MLPReadout
 from research.nn.norm import Norm
@@ -90,7 +90,7 @@ class GatedGCN(nnx.Module):
   configs set the reference `out_dim` equal to `hidden_dim`) and `out_dim` is
   the number of outputs (classes). `edge_in_dim=0` embeds a constant 1 per edge
   (reference `edge_feat=False`); `node_in_dim=0` marks featureless nodes (see
-  encoders.NodeEncoder).
+  encoders.BenchmarkingNodeEncoder).
   """
 
   def __init__(
@@ -113,8 +113,8 @@ class GatedGCN(nnx.Module):
   ):
     if readout not in READOUTS:
       raise ValueError(f"Unknown readout={readout!r}; expected one of {READOUTS}.")
-    self.node_encoder = NodeEncoder(node_in_dim, hidden_dim, pe=pe, pe_dim=pe_dim, rngs=rngs)
-    self.edge_encoder = EdgeEncoder(edge_in_dim, hidden_dim, rngs=rngs)
+    self.node_encoder = BenchmarkingNodeEncoder(node_in_dim, hidden_dim, pe=pe, pe_dim=pe_dim, rngs=rngs)
+    self.edge_encoder = BenchmarkingEdgeEncoder(edge_in_dim, hidden_dim, rngs=rngs)
     self.in_feat_dropout = nnx.Dropout(in_feat_dropout, rngs=rngs)
     self.layers = nnx.List(
         GatedGCNLayer(
@@ -131,7 +131,7 @@ class GatedGCN(nnx.Module):
     e = self.edge_encoder(graph)  # [S, E, D]
     for layer in self.layers:
       h, e = layer(h, e, graph)
-    out = self.head(readout(h, graph.node_mask, self.readout))
+    out = self.head(pool_nodes(h, graph.node_mask, self.readout))
     if self.readout == "none":
       out = jnp.where(graph.node_mask[..., None], out, 0.0)
     return out

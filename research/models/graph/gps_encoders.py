@@ -19,6 +19,7 @@ concatenation of its feature embedding and a positional/structural encoding:
 - RWSE through a linear "kernel" encoder (`RWSELinear`): BatchNorm over the
   raw random-walk probabilities, then a Linear map to pe_dim.
 Edges without features ("DummyEdge") share one learned vector.
+The Benchmarking GNNs family's encoders, which sum the embeddings, are in encoders.py.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from research.nn.dense import dense
 from research.nn.norm import Norm
 from research.nn.transformer import PostNormEncoderLayer
 
-PE_KINDS = ("none", "lap_deepset", "lap_transformer", "rwse")
+GPS_PE_KINDS = ("none", "lap_deepset", "lap_transformer", "rwse")
 LPE_EIGENPAIRS = ("lap", "lap_sym")  # graph.<name>_eigvec / <name>_eigval
 ROW_NORM_EPS = 1e-12  # SAN's `F.normalize(EigVecs, p=2, dim=1, eps=1e-12)`
 
@@ -230,8 +231,8 @@ class GPSNodeEncoder(nnx.Module):
       pe_heads: int = 4,
       rngs: nnx.Rngs,
   ):
-    if pe not in PE_KINDS:
-      raise ValueError(f"Unknown pe={pe!r}; expected one of {PE_KINDS}.")
+    if pe not in GPS_PE_KINDS:
+      raise ValueError(f"Unknown pe={pe!r}; expected one of {GPS_PE_KINDS}.")
     if pe != "none" and not 0 < pe_dim < hidden_dim:
       raise ValueError(f"pe={pe!r} needs 0 < pe_dim < hidden_dim={hidden_dim}; got pe_dim={pe_dim}.")
     if pe != "none" and pe_channels <= 0:

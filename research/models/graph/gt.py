@@ -27,7 +27,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from research.graph.batch import GraphBatch
-from research.models.graph.encoders import READOUTS, NodeEncoder, readout
+from research.models.graph.encoders import READOUTS, BenchmarkingNodeEncoder, pool_nodes
 from research.nn.attention import MultiHeadAttention
 from research.nn.dense import dense
 from research.nn.mlp import MLP, MLPReadout
@@ -146,7 +146,7 @@ class GraphTransformer(nnx.Module):
     del edge_in_dim  # unused: no edge features in this GT variant
     if readout not in READOUTS:
       raise ValueError(f"Unknown readout={readout!r}; expected one of {READOUTS}.")
-    self.node_encoder = NodeEncoder(node_in_dim, hidden_dim, pe=pe, pe_dim=pe_dim, rngs=rngs)
+    self.node_encoder = BenchmarkingNodeEncoder(node_in_dim, hidden_dim, pe=pe, pe_dim=pe_dim, rngs=rngs)
     self.in_feat_dropout = nnx.Dropout(in_feat_dropout, rngs=rngs)
     self.layers = nnx.List(
         GraphTransformerLayer(
@@ -169,7 +169,7 @@ class GraphTransformer(nnx.Module):
     h = self.in_feat_dropout(self.node_encoder(graph))  # [B, N, D]
     for layer in self.layers:
       h = layer(h, graph)
-    out = self.head(readout(h, graph.node_mask, self.readout))
+    out = self.head(pool_nodes(h, graph.node_mask, self.readout))
     if self.readout == "none":
       out = jnp.where(graph.node_mask[..., None], out, 0.0)
     return out

@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from research.models.graph.encoders import READOUTS, readout
+from research.models.graph.encoders import POOLINGS, pool_nodes
 from research.nn.dense import dense
 from research.nn.mlp import MLPReadout
 
@@ -47,8 +47,8 @@ class GraphGPSHead(nnx.Module):
   def __init__(self, dim: int, out_dim: int, *, kind: str, num_layers: int, pooling: str, rngs: nnx.Rngs):
     if kind not in HEADS:
       raise ValueError(f"Unknown head={kind!r}; expected one of {HEADS}.")
-    if kind == "graph" and pooling not in READOUTS[:-1]:
-      raise ValueError(f"Unknown graph_pooling={pooling!r}; expected one of {READOUTS[:-1]}.")
+    if kind == "graph" and pooling not in POOLINGS:
+      raise ValueError(f"Unknown graph_pooling={pooling!r}; expected one of {POOLINGS}.")
     self.kind = kind
     self.pooling = pooling
     if kind == "node":
@@ -58,5 +58,5 @@ class GraphGPSHead(nnx.Module):
 
   def __call__(self, h: jax.Array, node_mask: jax.Array) -> jax.Array:
     if self.kind == "graph":
-      return self.mlp(readout(h, node_mask, self.pooling))  # [B, out]
+      return self.mlp(pool_nodes(h, node_mask, self.pooling))  # [B, out]
     return jnp.where(node_mask[..., None], self.mlp(h), 0.0)  # [B, N, out]

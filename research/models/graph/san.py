@@ -63,7 +63,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from research.graph.batch import GraphBatch
-from research.models.graph.encoders import READOUTS, readout
+from research.models.graph.encoders import READOUTS, pool_nodes
 from research.models.graph.gps_encoders import FeatureEmbedding, LearnedLPE
 from research.models.graph.gt import LOGIT_CLAMP, GTOutput  # the official clamp(-5, 5) of every score
 from research.nn.attention import MultiHeadAttention, dot_product_attention
@@ -304,7 +304,7 @@ class SAN(nnx.Module):
     pairs = san_pairs(graph, self.full_graph)
     for layer in self.layers:
       h = layer(h, graph, e_real, e_fake, pairs)
-    out = self.head(readout(h, graph.node_mask, self.readout))
+    out = self.head(pool_nodes(h, graph.node_mask, self.readout))
     if self.readout == "none":
       out = jnp.where(graph.node_mask[..., None], out, 0.0)
     return out
