@@ -76,6 +76,9 @@ def prepare_builder(
   which multithreaded BLAS makes an order of magnitude slower on a busy machine.
   A `data_dir` that cannot be written to is a DataError, raised only if the
   dataset has to be built (a prepared one is read from a read-only folder too).
+  The builders' own DataErrors (missing or malformed released files) reach the
+  caller as raised: TFDS re-raises errors of `_split_generators` and
+  `_generate_examples` unchanged (tests/data/test_zinc.py checks the type).
   """
   data_dir = os.fspath(data_dir)
   if _is_prepared(_builder(builder_cls, data_dir, builder_kwargs)):
