@@ -51,9 +51,15 @@ def get_base_config() -> ml_collections.ConfigDict:
 
 
 def make_smoke(c: ml_collections.ConfigDict, *, batch_size: int, total_steps: int, workdir: str) -> None:
-  """Shrinks a config to a few steps on tiny data, evaluating, logging and checkpointing on the way."""
+  """Shrinks a config to a few steps on tiny data, evaluating, logging and checkpointing on the way.
+
+  A warmup in epochs is dropped and one in steps capped at half the run: the trainer refuses a warmup
+  that does not end before training does.
+  """
   c.data.batch_size = c.data.eval_batch_size = batch_size
   c.epochs, c.total_steps = 0, total_steps
+  c.optimizer.warmup_epochs = 0
+  c.optimizer.warmup_steps = min(c.optimizer.warmup_steps, total_steps // 2)
   c.eval_every_steps = c.checkpoint.every_steps = max(total_steps // 2, 1)
   c.log_every_steps = c.diagnostics.every_steps = 2
   c.workdir = workdir

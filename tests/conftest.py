@@ -5,11 +5,37 @@ from __future__ import annotations
 import os
 import pathlib
 import sys
+import tempfile
 
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _share_compilations() -> str | None:
+  """One JAX persistent compilation cache for this test run: its pytest-xdist workers and every subprocess
+  they start (the `python -m experiments.run` of a test compiles the same smoke models again and again).
+  The cache is keyed by the program and the compiler's flags, so results are those of a fresh compile;
+  each run starts with an empty one.
+  Returns the cache directory if this process chose it (the controller deletes it at the end).
+  """
+  if "JAX_COMPILATION_CACHE_DIR" in os.environ:  # the user's own, or the controller's (in an xdist worker)
+    return None
+  os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="jax-cache-")
+  os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
+  os.environ["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"] = "0"
+  return os.environ["JAX_COMPILATION_CACHE_DIR"]
+
+
+_OWN_COMPILATION_CACHE = _share_compilations()
+
+
+def pytest_unconfigure(config) -> None:
+  if _OWN_COMPILATION_CACHE and "PYTEST_XDIST_WORKER" not in os.environ:
+    import shutil
+
+    shutil.rmtree(_OWN_COMPILATION_CACHE, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
