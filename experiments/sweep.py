@@ -12,11 +12,15 @@ run; every run's config is checked before anything runs. Runs live in
 listed in sweep.json; notebooks read them with research.analysis.
 
 - local: runs the unfinished runs, --parallel at a time, with progress and ETA;
-  rerunning skips finished runs and resumes interrupted ones.
+  rerunning skips finished runs and resumes interrupted ones. A run is finished once
+  its final.json says complete; a diverged run is reported and not rerun (exit code 3).
+  One launcher at a time: a second one on the same sweep directory stops at once.
 - slurm: writes sweep.sbatch (an array job, one task per run, one process per GPU)
   and task.sh into the sweep directory; submit with `sbatch <sweep_dir>/sweep.sbatch`.
 - tpu: writes tpu_pod.sh, which runs each unfinished run on every worker of a TPU VM pod.
 Nothing is submitted. --dry-run lists the runs (and prints the scripts) without writing or running.
+A user mistake (config, sweep name, override, flag, a sweep directory in use) ends with one line on
+stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -27,12 +31,15 @@ import shlex
 import sys
 from collections.abc import Sequence
 
+from research import errors, rundir
 from research.sweep import local, scripts, spec
 
 LAUNCHERS = ("local", "slurm", "tpu")
+STATUS_LABELS = {rundir.COMPLETE: "finished", rundir.DIVERGED: "diverged", rundir.INCOMPLETE: "to resume",
+                 rundir.NOT_STARTED: "to run"}
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   parser.add_argument("--config", required=True, help="PATH[:ARG], as for experiments.run")
   parser.add_argument("--sweep", default="", help="the config's sweep name (default: its first, the paper's protocol)")
@@ -65,38 +72,47 @@ def launch_scripts(sweep: spec.Sweep, args: argparse.Namespace) -> dict[str, str
 def describe(sweep: spec.Sweep) -> str:
   lines = [f"{len(sweep.runs)} runs of {sweep.config_flag}, sweep {sweep.name or 'default'}, in {sweep.directory}:"]
   for run in sweep.runs:
-    status = "finished" if spec.is_finished(sweep.workdir(run)) else "to run"
+    status = STATUS_LABELS[rundir.status(sweep.workdir(run))]
     lines.append(f"  {run.name:<40} {status:<9} python {shlex.join(sweep.run_args(run))}")
   return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def report(sweep: spec.Sweep, outcome: local.Outcome) -> int:
+  """Prints how the local launch ended; returns the exit code (1: a run failed, 3: a run diverged)."""
+  if outcome.failed:
+    print(local.failures(outcome))
+  if outcome.diverged:
+    print(f"{len(outcome.diverged)} run(s) diverged, not rerun and not averaged in by research.analysis: "
+          + ", ".join(outcome.diverged))
+  if outcome.failed or outcome.diverged:
+    return local.FAILED_EXIT if outcome.failed else local.DIVERGED_EXIT
+  print(f"All {len(sweep.runs)} runs finished ({len(outcome.skipped)} skipped as already finished); "
+        f"read them with research.analysis.load_sweep({sweep.directory!r}).")
+  return 0
+
+
+def launch(argv: Sequence[str]) -> int:
   args = parse_args(argv)
+  local.check_parallel(args.parallel)
   path, _, arg = args.config.partition(":")
-  try:  # every mistake in the sweep is found here, before anything runs
-    sweep = spec.expand(path, arg, args.sweep, args.sweep_dir)
-    files = launch_scripts(sweep, args) if args.launcher != "local" else {}
-    if not args.dry_run:
-      spec.claim_directory(sweep)
-  except (ValueError, KeyError, TypeError, FileNotFoundError) as e:
-    print(f"error: {e.args[0] if e.args else e}", file=sys.stderr)
-    return 2
+  sweep = spec.expand(path, arg, args.sweep, args.sweep_dir)  # every mistake in the sweep is found here
+  files = launch_scripts(sweep, args) if args.launcher != "local" else {}
   if args.dry_run:
     print(describe(sweep))
     for name, text in files.items():
       print(f"\n# ---- {os.path.join(sweep.directory, name)}\n{text}")
     return 0
-  if args.launcher == "local":
-    outcome = local.run_local(sweep, parallel=args.parallel, python=args.python or sys.executable)
-    if outcome.failed:
-      print(f"{len(outcome.failed)} run(s) failed: " + ", ".join(f"{n} (log {p})" for n, p in outcome.failed.items()))
-      return 1
-    print(f"All {len(sweep.runs)} runs finished ({len(outcome.skipped)} skipped as already finished); "
-          f"read them with research.analysis.load_sweep({sweep.directory!r}).")
-    return 0
-  for path in scripts.write_files(sweep.directory, files):
-    print(f"wrote {path}")
+  with spec.owned(sweep):
+    if args.launcher == "local":
+      return report(sweep, local.run_local(sweep, parallel=args.parallel, python=args.python or sys.executable))
+    for path in scripts.write_files(sweep.directory, files):
+      print(f"wrote {path}")
   return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+  """The command line (argv without the program name); a user mistake is one line on stderr and exit code 2."""
+  return errors.main_with_user_errors(launch, sys.argv[1:] if argv is None else argv)
 
 
 if __name__ == "__main__":

@@ -9,12 +9,14 @@ A variant is one value of the sweep's override keys other than the replicate key
 `data.fold` by default); its runs are the replicates. The std is the sample std (ddof=1), the
 ± that papers usually report over seeds; pass ddof=0 for the population std that
 `research.analysis.reproduction` (and GraphGPS's and Benchmarking GNNs' scripts) compute.
-Runs without a value (not finished, or no best checkpoint) do not count.
+Runs without a value (not finished, or no best checkpoint) do not count. Diverged runs never
+count: they are left out with a warning naming them, and the ablation table's note names them too.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -57,6 +59,26 @@ def _check_metrics(frame: pd.DataFrame, metrics: Sequence[str]) -> None:
                      f"best/ columns come from finished runs' final.json (run statuses: {statuses}).")
 
 
+def diverged_runs(frame: pd.DataFrame) -> list[str]:
+  """The names of the frame's diverged runs: rows of status "diverged" (load_sweep), or the runs that
+  `frame.attrs["diverged"]` names (metric_curves, diagnostic_curves)."""
+  if "status" in frame.columns:
+    rows = frame[frame["status"] == runs_lib.DIVERGED]
+    return [str(name) for name in (rows["run"] if "run" in rows.columns else rows.index)]
+  return list(frame.attrs.get(runs_lib.DIVERGED_RUNS, ()))
+
+
+def without_diverged(frame: pd.DataFrame) -> pd.DataFrame:
+  """The frame less its diverged runs, with a warning naming them (their metrics are never averaged in)."""
+  diverged = diverged_runs(frame)
+  if not diverged:
+    return frame
+  warnings.warn(f"Left out {len(diverged)} diverged run(s), not averaged in: {', '.join(diverged)}.", stacklevel=3)
+  if "status" in frame.columns:
+    return frame[frame["status"] != runs_lib.DIVERGED]
+  return frame[~frame["run"].isin(diverged)]
+
+
 def _groups(frame: pd.DataFrame, keys: Sequence[str]) -> list[pd.Series]:
   return [frame[k] for k in keys] if keys else [pd.Series(ALL, index=frame.index, name="variant")]
 
@@ -70,6 +92,7 @@ def aggregate(frame: pd.DataFrame, metrics: str | Sequence[str], *, by: Sequence
   metrics = [metrics] if isinstance(metrics, str) else list(metrics)
   _check_metrics(frame, metrics)
   keys = variant_keys(frame, by, replicate_keys)
+  frame = without_diverged(frame)
   grouped = frame[metrics].astype("float64").groupby(_groups(frame, keys), sort=False, dropna=False)
   stats = pd.concat({"mean": grouped.mean(), "std": grouped.std(ddof=ddof), "count": grouped.count()}, axis=1)
   return stats.swaplevel(axis=1)[[(m, s) for m in metrics for s in STATS]]
@@ -79,6 +102,7 @@ def aggregate_curves(curves: pd.DataFrame, *, by: Sequence[str] | None = None,
                      replicate_keys: Sequence[str] = REPLICATE_KEYS, ddof: int = 1) -> pd.DataFrame:
   """Per variant, metric and step over replicates: mean, std, min, max, count (a long frame)."""
   keys = variant_keys(curves, by, replicate_keys)
+  curves = without_diverged(curves)
   grouped = curves.groupby([*_groups(curves, keys), curves["metric"], curves["step"]], sort=False, dropna=False)
   values = grouped["value"]
   stats = pd.DataFrame({"mean": values.mean(), "std": values.std(ddof=ddof), "min": values.min(),
@@ -174,6 +198,9 @@ def ablation_table(frame: pd.DataFrame, metrics: str | Sequence[str], *, by: Seq
   header = [*keys, *(m + suffix for m in metrics)]
   cells, best = _rows(stats, metrics, scale, digits, higher_is_better)
   note = f"mean ± std over runs (std with ddof={ddof}), (n) runs per variant; best variant in bold."
+  diverged = diverged_runs(frame)
+  if diverged:
+    note += f" Left out: {len(diverged)} diverged run(s) ({', '.join(diverged)})."
   return _latex(header, cells, best, len(keys), note) if latex else _markdown(header, cells, best, note)
 
 
@@ -207,6 +234,7 @@ def component_effects(frame: pd.DataFrame, metric: str, *, by: Sequence[str] | N
   keys = variant_keys(frame, by, replicate_keys)
   if not keys:
     raise ValueError("The sweep varies replicate keys only: there is no component to compare.")
+  frame = without_diverged(frame)
   done = frame[np.isfinite(frame[metric].astype("float64"))]
   lower = lower_is_better(metric) if higher_is_better is None else not higher_is_better
   noise = _pooled_std(done, metric, keys)

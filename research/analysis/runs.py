@@ -5,13 +5,16 @@
     grads = diagnostic_curves("runs/gt_pattern/sweeps/ablation_pe/runs/pe=none,seed=41", "grad_norm*")
 
 A run's row holds `run`, the sweep's override keys as given (`model.pe`, `seed`), `status`
-(finished / incomplete / not started), the scalars of final.json (`step`, `total_steps`,
-`num_params`, `wall_time_s`, ...), the last evaluation (`final/<split>/<metric>`), the evaluation
-at the best validation step (`best/step`, `best/<split>/<metric>`), the resolved config flattened
-(`config.model.hidden_dim`) and `workdir`. A run is finished once final.json exists; an
-incomplete run's `step` is the last step it logged. Frames from a sweep carry its override keys
-in `frame.attrs["overrides"]`, which `research.analysis.aggregate` and `plots` use to tell
-variants (e.g. `model.pe`) from replicates (`seed`).
+(finished / diverged / incomplete / not started), the scalars of final.json (`step`, `total_steps`,
+`num_params`, `wall_time_s`, a diverged run's `reason`, ...), the last evaluation
+(`final/<split>/<metric>`), the evaluation at the best validation step (`best/step`,
+`best/<split>/<metric>`), the resolved config flattened (`config.model.hidden_dim`) and `workdir`.
+A run is finished once its final.json parses and says complete (research.rundir), diverged once it
+says so; a final.json that does not parse (cut short) makes the run incomplete, like a run still
+training, whose `step` is the last step it logged. `research.analysis.aggregate` never averages a
+diverged run in. Frames from a sweep carry its override keys in `frame.attrs["overrides"]`, which
+`aggregate` and `plots` use to tell variants (e.g. `model.pe`) from replicates (`seed`); curves
+name their diverged runs in `frame.attrs["diverged"]`.
 """
 
 from __future__ import annotations
@@ -24,12 +27,17 @@ from typing import Any
 
 import pandas as pd
 
+from research import rundir
 from research.sweep import spec
 
 FINISHED = "finished"
-INCOMPLETE = "incomplete"
-NOT_STARTED = "not started"
+DIVERGED = rundir.DIVERGED
+INCOMPLETE = rundir.INCOMPLETE
+NOT_STARTED = rundir.NOT_STARTED
+STATUSES = {rundir.COMPLETE: FINISHED, rundir.DIVERGED: DIVERGED, rundir.INCOMPLETE: INCOMPLETE,
+            rundir.NOT_STARTED: NOT_STARTED}
 OVERRIDES = "overrides"  # frame.attrs key: the sweep's override keys, in sweep.json order
+DIVERGED_RUNS = "diverged"  # curves' frame.attrs key: the names of the diverged runs among them
 RUN_FILES = ("config.json", "metrics.jsonl", "diagnostics.jsonl", "final.json")
 
 PathLike = str | os.PathLike
@@ -107,10 +115,11 @@ def check_run_directory(workdir: str) -> None:
 
 
 def status(workdir: str) -> str:
-  """finished (final.json written), incomplete (started), or not started."""
-  if spec.is_finished(workdir):
-    return FINISHED
-  return INCOMPLETE if os.path.isdir(workdir) and _has_run_files(workdir) else NOT_STARTED
+  """finished (final.json says complete), diverged, incomplete (started, no valid final.json), or not started."""
+  run_status = rundir.status(workdir)
+  if run_status == rundir.NOT_STARTED and os.path.isdir(workdir) and _has_run_files(workdir):
+    return INCOMPLETE  # files of a run that rundir does not count as started: e.g. only a final.json cut short
+  return STATUSES[run_status]
 
 
 def _last_logged_step(workdir: str) -> int | None:
@@ -122,9 +131,9 @@ def _last_logged_step(workdir: str) -> int | None:
 def _run_row(workdir: str) -> dict[str, Any]:
   """status, final.json's scalars and metric blocks, the flattened config, and workdir."""
   row: dict[str, Any] = {"status": status(workdir)}
-  if row["status"] == FINISHED:
-    final = read_json(os.path.join(workdir, "final.json"))
-    row.update(flatten({k: v for k, v in final.items() if k not in ("final", "best")}))
+  if row["status"] in (FINISHED, DIVERGED):
+    final = rundir.read_final(workdir)
+    row.update(flatten({k: v for k, v in final.items() if k not in ("status", "final", "best")}))
     row.update(flatten(final.get("final") or {}, "final/"))
     row.update(flatten(final.get("best") or {}, "best/"))
   elif row["status"] == INCOMPLETE:
@@ -238,16 +247,18 @@ def _select(frame: pd.DataFrame, names: str | Sequence[str] | None, source: str)
 def _curves(path: PathLike, filename: str, names: str | Sequence[str] | None) -> pd.DataFrame:
   path = os.fspath(path)
   runs, keys = _runs_at(path)
-  frames = []
+  frames, diverged = [], []
   for name, overrides, workdir in runs:
     file = os.path.join(workdir, filename)
     if os.path.exists(file):
       frame = _long_frame(file)
       frames.append(frame.assign(run=name, **{k: [overrides.get(k)] * len(frame) for k in keys}))
+      if rundir.status(workdir) == rundir.DIVERGED:
+        diverged.append(name)
   columns = ["run", *keys, "step", "metric", "value"]
   frame = pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
   frame = _select(frame, names, filename).reset_index(drop=True)
-  frame.attrs[OVERRIDES] = keys
+  frame.attrs.update({OVERRIDES: keys, DIVERGED_RUNS: diverged})
   return frame
 
 

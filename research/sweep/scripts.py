@@ -17,6 +17,8 @@ import os
 import shlex
 from collections.abc import Mapping
 
+from research.errors import ConfigError
+from research.sweep.local import DIVERGED_EXIT
 from research.sweep.spec import Run, Sweep
 
 SBATCH = "sweep.sbatch"
@@ -25,6 +27,7 @@ TPU = "tpu_pod.sh"
 LOG_DIR = "logs"
 CHECKOUT = "diagram-transformers"  # the TPU script's default checkout on the workers, in the remote home
 PORT_BASE, PORT_RANGE = 20000, 10000  # Slurm: the coordinator listens on PORT_BASE + job id % PORT_RANGE
+STATUS_CODE = "import sys; from research import rundir; print(rundir.status(sys.argv[1]))"  # a run's status
 
 
 def slurm_files(
@@ -33,7 +36,7 @@ def slurm_files(
   """The sbatch array script (one task per run) and the per-process script it starts with srun."""
   _check_positive(nodes=nodes, gpus_per_node=gpus_per_node)
   if not time:
-    raise ValueError("slurm_files needs a time limit, e.g. time='04:00:00' (Slurm's --time).")
+    raise ConfigError("slurm_files needs a time limit, e.g. time='04:00:00' (Slurm's --time).")
   _check_slurm_path(sweep.directory)
   return {SBATCH: _sbatch_script(sweep, nodes, gpus_per_node, time, partition), TASK: _task_script(sweep, python)}
 
@@ -42,7 +45,7 @@ def tpu_files(sweep: Sweep, *, tpu_name: str, zone: str, project: str = "", pyth
   """A script that runs the sweep's runs in order, each on every worker of the TPU VM pod `tpu_name`."""
   for flag, value in (("tpu_name", tpu_name), ("zone", zone)):
     if not value:
-      raise ValueError(f"tpu_files needs {flag} (the TPU VM's name and zone, as `gcloud compute tpus tpu-vm list` "
+      raise ConfigError(f"tpu_files needs {flag} (the TPU VM's name and zone, as `gcloud compute tpus tpu-vm list` "
                        "shows them).")
   return {TPU: _tpu_script(sweep, tpu_name, zone, project, python)}
 
@@ -63,13 +66,13 @@ def write_files(directory: str, files: Mapping[str, str]) -> list[str]:
 def _check_positive(**counts: int) -> None:
   for name, count in counts.items():
     if count < 1:
-      raise ValueError(f"slurm_files needs {name} >= 1; got {count}.")
+      raise ConfigError(f"slurm_files needs {name} >= 1; got {count}.")
 
 
 def _check_slurm_path(directory: str) -> None:
   """#SBATCH lines take the log path as it is: no spaces, quotes or % (Slurm's filename patterns)."""
   if shlex.quote(directory) != directory or "%" in directory:
-    raise ValueError(f"Slurm's #SBATCH --output cannot hold the sweep directory {directory!r}; "
+    raise ConfigError(f"Slurm's #SBATCH --output cannot hold the sweep directory {directory!r}; "
                      "pass a sweep directory without spaces, quotes, % or other characters the shell would read.")
 
 
@@ -135,7 +138,7 @@ def _task_script(sweep: Sweep, python: str) -> str:
       f"# One process of one run of the {_description(sweep)}.",
       f"# {SBATCH} starts it once per GPU (srun), from the repository root, with COORDINATOR (host:port of process 0)",
       "# exported; Slurm sets SLURM_ARRAY_TASK_ID (the run's number), SLURM_NTASKS, SLURM_PROCID and SLURM_LOCALID.",
-      "# A finished run (final.json) exits at once; running it again resumes from its last checkpoint.",
+      f"# A finished run exits at once, a diverged one with {DIVERGED_EXIT}; another resumes from its last checkpoint.",
       "set -euo pipefail",
       f': "${{COORDINATOR:?set COORDINATOR=host:port of process 0 ({SBATCH} exports it)}}"',
       f"PYTHON={shlex.quote(python)}",
@@ -144,10 +147,13 @@ def _task_script(sweep: Sweep, python: str) -> str:
       *cases,
       f'  *) echo "{TASK}: no run number $SLURM_ARRAY_TASK_ID in this sweep; its runs are 0-{last}." >&2; exit 2 ;;',
       "esac",
-      'if [[ -e "$workdir/final.json" ]]; then',
-      '  echo "Run $SLURM_ARRAY_TASK_ID is finished: $workdir/final.json exists."',
-      "  exit 0",
-      "fi",
+      "# A run is done once its final.json parses and says complete, or diverged (research/rundir.py).",
+      f"status=$(\"$PYTHON\" -c {shlex.quote(STATUS_CODE)} \"$workdir\")",
+      'case "$status" in',
+      '  complete) echo "Run $SLURM_ARRAY_TASK_ID is finished: $workdir/final.json says complete."; exit 0 ;;',
+      f'  diverged) echo "Run $SLURM_ARRAY_TASK_ID diverged ($workdir/final.json); not rerun." >&2; '
+      f'exit {DIVERGED_EXIT} ;;',
+      "esac",
       "# The GPU: every process sees all the GPUs Slurm gave the job on its node (a step gets all of the job's GPUs),",
       "# and jax.distributed.initialize keeps device number SLURM_LOCALID for this process (its default under Slurm).",
       "# Neither CUDA_VISIBLE_DEVICES=$SLURM_LOCALID nor srun --gpus-per-task=1: the process would see a single GPU",
@@ -172,28 +178,33 @@ def _tpu_script(sweep: Sweep, tpu_name: str, zone: str, project: str, python: st
       "#  - gcloud is authenticated for the project, and can ssh to the workers;",
       "#  - every worker has this repository checked out at $REPO (relative to the remote home), with its Python",
       "#    environment ($PYTHON) and its datasets, on a disk all workers share (e.g. a Filestore/NFS mount):",
-      "#    every worker writes each checkpoint, and a run is finished once its final.json is there.",
+      "#    every worker writes each checkpoint, and a run is done once its final.json says complete or diverged.",
       "# Then, from the repository root here (the runs' paths are relative to it, here and on the workers):",
       "#",
       f"#   bash {script}",
       f"#   REPO=src/{CHECKOUT} bash {script}",
       "#",
       f"# (the second: the workers' checkout is at src/{CHECKOUT}).",
-      "# A finished run is skipped, and running the script again resumes an interrupted one. Each run's output,",
-      f"# from all workers, also goes to {os.path.join(sweep.directory, LOG_DIR)}/<run name>.log here.",
+      "# A finished or diverged run is skipped, and running the script again resumes an interrupted one.",
+      f"# Each run's output, from all workers, also goes to {_path(sweep.directory, LOG_DIR)}/<run name>.log here.",
       "set -euo pipefail",
       f"REPO=${{REPO:-{CHECKOUT}}}",
       f"PYTHON={shlex.quote(python)}",
       *(f"{name}={shlex.quote(value)}" for name, value in settings.items()),
       f"LOGS={_path(sweep.directory, LOG_DIR)}",
       "",
-      "# run WORKDIR ARG...: `$PYTHON ARG... --distributed` on every worker in $REPO, unless WORKDIR is finished.",
+      "# status WORKDIR: complete, diverged, incomplete or not started (research/rundir.py), read on the workers.",
+      f"STATUS={shlex.quote(STATUS_CODE)}",
+      "# run WORKDIR ARG...: `$PYTHON ARG... --distributed` on every worker in $REPO, unless WORKDIR is complete or",
+      "# diverged.",
       "run() {",
-      "  local workdir=$1 finished args command",
+      "  local workdir=$1 quoted args status command",
       "  shift",
-      '  finished=$(printf %q "$workdir/final.json")',
+      '  quoted=$(printf %q "$workdir")',
       '  args=$(printf \'%q \' "$@")',
-      '  command="cd $REPO && if [ -e $finished ]; then echo Finished: $finished; else $PYTHON $args--distributed; fi"',
+      '  status="$PYTHON -c $(printf %q "$STATUS") $quoted"',
+      '  command="cd $REPO && case \\$($status) in complete) echo Finished: $quoted ;; '
+      'diverged) echo Diverged, not rerun: $quoted ;; *) $PYTHON $args--distributed ;; esac"',
       f'  gcloud compute tpus tpu-vm ssh "$TPU" --zone="$ZONE"{project_flag} --worker=all --command="$command" \\',
       '      2>&1 | tee -a "$LOGS/${workdir##*/}.log"',
       "}",

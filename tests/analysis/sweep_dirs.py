@@ -11,6 +11,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from final_files import final_report, write_final
 from helpers import CSL_CONFIG, REPO, env_with_devices
 from research.sweep import spec
 
@@ -39,15 +40,13 @@ def write_jsonl(path: pathlib.Path, rows: Sequence[Mapping[str, Any]]) -> None:
 
 def write_run(workdir: str | os.PathLike, *, config: Mapping[str, Any], metrics: Sequence[Mapping[str, Any]] = (),
               diagnostics: Sequence[Mapping[str, Any]] = (), final: Mapping[str, float] | None = None,
-              best: Mapping[str, float] | None = None, step: int = 20) -> None:
-  """A run directory by hand; with `final`, a finished one (final.json as the trainer writes it)."""
+              best: Mapping[str, float] | None = None, step: int = 20, status: str = "complete") -> None:
+  """A run directory by hand; with `final`, one that ended (final.json as the trainer writes it, saying `status`)."""
   workdir = pathlib.Path(workdir)
   workdir.mkdir(parents=True, exist_ok=True)
   (workdir / "config.json").write_text(json.dumps(config, indent=2))
   write_jsonl(workdir / "metrics.jsonl", metrics)
   write_jsonl(workdir / "diagnostics.jsonl", diagnostics)
   if final is not None:
-    report = {"step": step, "total_steps": step, "final": dict(final), "best": dict(best) if best else None,
-              "num_params": 100, "wall_time_s": 2.5, "train_time_s": 2.0, "devices": 1}
-    (workdir / "final.json").write_text(json.dumps(report, indent=2))
+    write_final(workdir, final_report(status=status, step=step, final=final, best=best))
 

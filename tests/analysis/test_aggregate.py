@@ -10,7 +10,7 @@ import pytest
 
 from configs import sweeps
 from research.analysis import aggregate, runs
-from sweep_dirs import train, write_run, write_sweep
+from sweep_dirs import train, write_jsonl, write_run, write_sweep
 
 # best/test/accuracy_sbm and final/test/loss per (pe, seed); seed 4 of "none" is interrupted, of "rwse" not started.
 ACCURACY = {("none", 1): 0.80, ("none", 2): 0.82, ("none", 3): 0.84, ("rwse", 1): 0.90, ("rwse", 2): 0.93,
@@ -150,3 +150,28 @@ def test_component_effects_rank_the_component_that_moves_the_metric_first():
   assert effects["effect"].tolist() == pytest.approx([1.0, 0.1])
   with pytest.raises(ValueError, match="varies replicate keys only"):
     aggregate.component_effects(frame, "final/test/loss", by=[])
+
+
+def test_diverged_runs_are_left_out_and_named(ablation, tmp_path):
+  workdir = tmp_path / "runs" / "pe=rwse,seed=4"  # not started in `ablation`: it diverges here, its best 0.0
+  write_run(workdir, config={"seed": 4, "model": {"pe": "rwse"}}, final={"test/loss": float("nan")},
+            best={"step": 2, "test/accuracy_sbm": 0.0}, status="diverged")
+  frame = runs.load_sweep(tmp_path)
+  assert frame["status"].tolist()[-1] == "diverged"
+  with pytest.warns(UserWarning, match=r"Left out 1 diverged run\(s\), not averaged in: pe=rwse,seed=4"):
+    stats = aggregate.aggregate(frame, "best/test/accuracy_sbm")
+  assert stats[("best/test/accuracy_sbm", "mean")].tolist() == pytest.approx([0.82, 0.93])
+  assert stats[("best/test/accuracy_sbm", "count")].tolist() == [3, 3]
+  with pytest.warns(UserWarning):
+    table = aggregate.ablation_table(frame, "best/test/accuracy_sbm", scale=100)
+  assert "| rwse | **93.00 ± 3.00 (3)** |" in table
+  assert table.endswith("Left out: 1 diverged run(s) (pe=rwse,seed=4).\n")
+  with pytest.warns(UserWarning):
+    (effect,) = aggregate.component_effects(frame, "best/test/accuracy_sbm").to_dict("records")
+  assert effect["effect"] == pytest.approx(0.11)
+  write_jsonl(workdir / "metrics.jsonl", [{"step": 1, "train/loss": float("inf")}])
+  curves = runs.metric_curves(tmp_path, "train/loss")
+  assert curves.attrs["diverged"] == ["pe=rwse,seed=4"]
+  with pytest.warns(UserWarning, match="pe=rwse,seed=4"):
+    means = aggregate.aggregate_curves(curves)
+  assert means["mean"].map(math.isfinite).all()

@@ -10,6 +10,7 @@ import shutil
 import pytest
 
 from configs import sweeps
+from final_files import write_cut_final, write_diverged
 from helpers import read_jsonl
 from research.analysis import runs
 from sweep_dirs import train, write_run, write_sweep
@@ -150,3 +151,16 @@ def test_a_malformed_sweep_json_is_named(tmp_path):
   (tmp_path / "sweep.json").write_text(json.dumps({"config": "c.py", "runs": [{"name": "a", "overrides": {}}]}))
   with pytest.raises(ValueError, match=r"sweep.json: expected \{\"runs\": \[\{\"name\", \"workdir\", \"overrides\"\}"):
     runs.load_sweep(tmp_path)
+
+
+def test_a_cut_final_json_is_an_incomplete_run_and_a_diverged_one_says_why(tmp_path):
+  sweep = write_sweep(tmp_path, sweeps.product({"seed": [1, 2, 3]}))
+  write_run(sweep.workdir(sweep.runs[0]), config={"seed": 1}, metrics=[{"step": 5, "train/loss": 1.0}])
+  write_cut_final(sweep.workdir(sweep.runs[0]))
+  write_cut_final(sweep.workdir(sweep.runs[1]))  # nothing else in that run directory
+  write_diverged(sweep.workdir(sweep.runs[2]), reason="non-finite gradient in encoder at step 3")
+  frame = runs.load_sweep(tmp_path)
+  assert frame["status"].tolist() == ["incomplete", "incomplete", "diverged"]
+  assert frame["step"][0] == 5 and math.isnan(frame["step"][1]) and frame["step"][2] == 3
+  assert frame["reason"][2] == "non-finite gradient in encoder at step 3" and math.isnan(frame["final/test/accuracy"][2])
+  assert runs.load_run(sweep.workdir(sweep.runs[1]))["status"] == "incomplete"

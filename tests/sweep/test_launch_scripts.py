@@ -21,6 +21,7 @@ import portpicker
 import pytest
 
 from configs import sweeps
+from final_files import final_report, write_cut_final, write_diverged, write_final
 from helpers import REPO
 from research.sweep import scripts, spec
 
@@ -43,16 +44,22 @@ def golden_files() -> dict[str, str]:
 
 
 def quoting_sweep(directory: pathlib.Path) -> spec.Sweep:
-  """Three runs, one of them setting a string that the shell must pass through unchanged."""
+  """Four runs, one of them setting a string that the shell must pass through unchanged.
+
+  As `end_runs` leaves them: a's final.json is cut short, b finished, c has not started, d diverged.
+  """
   runs = (spec.Run("a", {"model.pe": "it's \"a b\" $HOME *"}), spec.Run("b", {"seed": 3}),
-          spec.Run("c", {"optimizer.learning_rate": 0.001}))
+          spec.Run("c", {"optimizer.learning_rate": 0.001}), spec.Run("d", {"seed": 4}))
   return spec.Sweep(CONFIG, "smoke", "quoting", str(directory), runs)
 
 
-def finish(sweep: spec.Sweep, name: str) -> None:
-  run = next(r for r in sweep.runs if r.name == name)
-  os.makedirs(sweep.workdir(run))
-  pathlib.Path(sweep.workdir(run), "final.json").write_text("{}")
+def end_runs(sweep: spec.Sweep) -> list[spec.Run]:
+  """Ends the runs of `quoting_sweep` as its docstring says; returns those that must run (a and c)."""
+  a, b, c, d = sweep.runs
+  write_cut_final(sweep.workdir(a))
+  write_final(sweep.workdir(b), final_report())
+  write_diverged(sweep.workdir(d))
+  return [a, c]
 
 
 def fake_tool(bin_dir: pathlib.Path, name: str, log: pathlib.Path, then: str = "") -> str:
@@ -68,8 +75,19 @@ def fake_tool(bin_dir: pathlib.Path, name: str, log: pathlib.Path, then: str = "
   return str(path)
 
 
+def fake_python(bin_dir: pathlib.Path, log: pathlib.Path) -> str:
+  """A `python` that records how it was called; `-c CODE` (the scripts' status check) it runs for real."""
+  return fake_tool(bin_dir, "python", log, then=(
+      f"if sys.argv[1] == '-c': sys.exit(subprocess.run([{sys.executable!r}, *sys.argv[1:]]).returncode)"))
+
+
 def calls(log: pathlib.Path) -> list[dict]:
   return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def run_calls(log: pathlib.Path) -> list[list[str]]:
+  """The arguments of the runs started (`python -m experiments.run ...`), not of the status checks."""
+  return [call["argv"] for call in calls(log) if call["argv"][0] == "-m"]
 
 
 def bash(script: str, env: dict[str, str], cwd: str, timeout: float = 30) -> subprocess.CompletedProcess:
@@ -160,55 +178,50 @@ def test_task_script_runs_the_run_its_array_task_names(tmp_path):
   sweep = quoting_sweep(tmp_path / "sweep")
   bin_dir, log = tmp_path / "bin", tmp_path / "calls.jsonl"
   bin_dir.mkdir()
-  python = fake_tool(bin_dir, "python", log)
+  python = fake_python(bin_dir, log)
   scripts.write_files(sweep.directory, scripts.slurm_files(sweep, nodes=1, gpus_per_node=2, time="1:00", python=python))
-  finish(sweep, "b")
+  to_run = end_runs(sweep)
   task = os.path.join(sweep.directory, scripts.TASK)
   env = clean_env(COORDINATOR="node7:20001", SLURM_NTASKS="2", SLURM_PROCID="1", SLURM_LOCALID="1")
 
-  for number in range(3):
-    proc = bash(task, env | {"SLURM_ARRAY_TASK_ID": str(number)}, cwd=REPO)
-    assert proc.returncode == 0, proc.stderr
-  a, c = sweep.runs[0], sweep.runs[2]
+  codes = [bash(task, env | {"SLURM_ARRAY_TASK_ID": str(number)}, cwd=REPO).returncode for number in range(4)]
+  assert codes == [0, 0, 0, 3]  # d diverged: not rerun, and the array task fails
   multi_process = ["--coordinator_address=node7:20001", "--num_processes=2", "--process_id=1"]
-  assert [call["argv"] for call in calls(log)] == [sweep.run_args(a) + multi_process,
-                                                   sweep.run_args(c) + multi_process]
+  assert run_calls(log) == [sweep.run_args(run) + multi_process for run in to_run]
 
-  proc = bash(task, env | {"SLURM_ARRAY_TASK_ID": "3"}, cwd=REPO)
-  assert proc.returncode == 2 and "no run number 3" in proc.stderr and "0-2" in proc.stderr
+  proc = bash(task, env | {"SLURM_ARRAY_TASK_ID": "4"}, cwd=REPO)
+  assert proc.returncode == 2 and "no run number 4" in proc.stderr and "0-3" in proc.stderr
   del env["COORDINATOR"]
   proc = bash(task, env | {"SLURM_ARRAY_TASK_ID": "0"}, cwd=REPO)
   assert proc.returncode != 0 and "COORDINATOR" in proc.stderr
-  assert len(calls(log)) == 2
+  assert len(run_calls(log)) == 2
 
 
 def test_tpu_script_runs_each_unfinished_run_on_all_workers(tmp_path):
   sweep = quoting_sweep(tmp_path / "sweep")
   bin_dir, log = tmp_path / "bin", tmp_path / "calls.jsonl"
   bin_dir.mkdir()
-  python = fake_tool(bin_dir, "python", log)
+  python = fake_python(bin_dir, log)
   # One worker's view: gcloud runs the --command it was given with bash, as ssh would.
   fake_tool(bin_dir, "gcloud", log, then=(
       "command = next(a.removeprefix('--command=') for a in sys.argv if a.startswith('--command='))\n"
       "sys.exit(subprocess.run(['bash', '-c', command]).returncode)"))
   scripts.write_files(sweep.directory, scripts.tpu_files(sweep, tpu_name="pod", zone="z", project="p", python=python))
-  finish(sweep, "b")
+  to_run = end_runs(sweep)
   checkout = tmp_path / "checkout"
   checkout.mkdir()
-  env = clean_env(PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", REPO=str(checkout))
+  env = clean_env(PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", REPO=str(checkout), PYTHONPATH=REPO)
 
   proc = bash(os.path.join(sweep.directory, scripts.TPU), env, cwd=REPO)
   assert proc.returncode == 0, proc.stderr
   gcloud = [call for call in calls(log) if call["argv"][0] == "compute"]
   assert [call["argv"][:8] for call in gcloud] == [
-      ["compute", "tpus", "tpu-vm", "ssh", "pod", "--zone=z", "--project=p", "--worker=all"]] * 3
-  workers = [call for call in calls(log) if call["argv"][0] == "-m"]
-  unfinished = [r for r in sweep.runs if r.name != "b"]
-  assert [call["argv"] for call in workers] == [sweep.run_args(r) + ["--distributed"] for r in unfinished]
-  assert {call["cwd"] for call in workers} == {str(checkout)}
+      ["compute", "tpus", "tpu-vm", "ssh", "pod", "--zone=z", "--project=p", "--worker=all"]] * 4
+  assert run_calls(log) == [sweep.run_args(r) + ["--distributed"] for r in to_run]
+  assert {call["cwd"] for call in calls(log) if call["argv"][0] == "-m"} == {str(checkout)}
   logs = pathlib.Path(sweep.directory, scripts.LOG_DIR)
-  assert sorted(p.name for p in logs.iterdir()) == ["a.log", "b.log", "c.log"]
-  assert "Finished:" in (logs / "b.log").read_text()
+  assert sorted(p.name for p in logs.iterdir()) == ["a.log", "b.log", "c.log", "d.log"]
+  assert "Finished:" in (logs / "b.log").read_text() and "Diverged, not rerun:" in (logs / "d.log").read_text()
 
 
 def test_task_script_trains_one_run_as_two_processes_over_loopback(tmp_path, monkeypatch):
