@@ -143,7 +143,9 @@ class GraphBatch:
     """
     p, n = self.graphs_per_pack, self.num_nodes
     block = self.receivers // n  # [S, E], which graph of its pack each edge belongs to
-    flat = (block * n + self.receivers - block * n) * n + (self.senders - block * n)  # index into the pack's P*N*N pairs
+    # Edge j -> i of graph g (local ids i = receiver - g N, j = sender - g N) goes to pair g N^2 + i N + j
+    # of the pack's P N^2 pairs, which is receiver * N + j.
+    flat = self.receivers * n + (self.senders - block * n)  # [S, E]
     out = segment.segment_sum(values, flat, self.edge_mask, p * n * n)  # [S, P * N * N, ...]
     return out.reshape((self.node_mask.shape[0], n, n) + values.shape[2:])
 
