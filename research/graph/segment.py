@@ -5,21 +5,11 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-# A large finite negative for masked logits: -inf would turn fully masked rows into NaN.
-NEG_INF = -1e9
-
 
 def segment_sum(data: jax.Array, segment_ids: jax.Array, edge_mask: jax.Array, num_segments: int) -> jax.Array:
   """Sums edge values into their segments, per graph: [B, E, ...] -> [B, N, ...]."""
   data = jnp.where(edge_mask.reshape(edge_mask.shape + (1,) * (data.ndim - 2)), data, 0)
   return jax.vmap(lambda d, s: jax.ops.segment_sum(d, s, num_segments=num_segments))(data, segment_ids)
-
-
-def segment_max(data: jax.Array, segment_ids: jax.Array, edge_mask: jax.Array, num_segments: int) -> jax.Array:
-  """Max of edge values per segment, per graph; empty segments give NEG_INF."""
-  data = jnp.where(edge_mask.reshape(edge_mask.shape + (1,) * (data.ndim - 2)), data, NEG_INF)
-  out = jax.vmap(lambda d, s: jax.ops.segment_max(d, s, num_segments=num_segments))(data, segment_ids)
-  return jnp.maximum(out, NEG_INF)
 
 
 def segment_softmax(logits: jax.Array, segment_ids: jax.Array, edge_mask: jax.Array, num_segments: int) -> jax.Array:
@@ -28,13 +18,14 @@ def segment_softmax(logits: jax.Array, segment_ids: jax.Array, edge_mask: jax.Ar
   logits: [B, E, ...]; returns [B, E, ...], zero on padded edges.
   """
   mask = edge_mask.reshape(edge_mask.shape + (1,) * (logits.ndim - 2))
-  # Shift by the max over real edges only; clamping it at NEG_INF (as segment_max
-  # does) would zero out segments whose logits all lie below NEG_INF.
+  # Shift by the max over real edges only (masked with -inf, not a finite mask value, which would
+  # zero out segments whose logits all lie below it); segments without a real edge shift by 0.
   masked = jnp.where(mask, jax.lax.stop_gradient(logits), -jnp.inf)
   seg_max = jax.vmap(lambda d, s: jax.ops.segment_max(d, s, num_segments=num_segments))(masked, segment_ids)
   seg_max = jnp.where(jnp.isfinite(seg_max), seg_max, 0.0)
-  shifted = logits - jnp.take_along_axis(seg_max, segment_ids.reshape(segment_ids.shape + (1,) * (logits.ndim - 2)), axis=1)
+  index = segment_ids.reshape(segment_ids.shape + (1,) * (logits.ndim - 2))  # [B, E, 1, ...]
+  shifted = logits - jnp.take_along_axis(seg_max, index, axis=1)
   exp = jnp.where(mask, jnp.exp(jnp.where(mask, shifted, 0.0)), 0.0)
   denom = segment_sum(exp, segment_ids, edge_mask, num_segments)
-  denom_per_edge = jnp.take_along_axis(denom, segment_ids.reshape(segment_ids.shape + (1,) * (logits.ndim - 2)), axis=1)
+  denom_per_edge = jnp.take_along_axis(denom, index, axis=1)
   return exp / jnp.maximum(denom_per_edge, 1e-16)
