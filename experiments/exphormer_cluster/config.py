@@ -31,6 +31,7 @@ import ml_collections
 from configs import args as config_args
 from configs import graph_budgets
 from configs import graphgps
+from configs import protocols
 from configs import sweeps
 from experiments.exphormer_pattern import config as exphormer_pattern_config
 from research.data import sbm
@@ -76,3 +77,12 @@ def get_sweep(name: str = "") -> list[dict[str, object]]:
   seeds = sweeps.product({"seed": PAPER_SEEDS})
   variants = exphormer_pattern_config.attention_graph_ablation(model_config(smoke=False).num_virtual_nodes)
   return sweeps.select(name, {"seeds": seeds, "ablation": sweeps.combine(variants, seeds)})
+
+
+def get_protocol() -> dict[str, object]:
+  """The main results table's CLUSTER entry as `python -m experiments.exphormer_cluster.reproduce` measures it: the
+  class-averaged test accuracy at the best-validation epoch.
+  """
+  return protocols.over_seeds(
+      protocols.SBM_ACCURACY, row="Exphormer (GatedGCN + Exphormer attention, ESLapPE)", paper="exphormer",
+      match={"model": "Exphormer", "dataset": "CLUSTER"}, seeds=PAPER_SEEDS, quick_epochs=12, quick_warmup_epochs=1)

@@ -32,6 +32,7 @@ import ml_collections
 from configs import args as config_args
 from configs import graph_budgets
 from configs import graphgps
+from configs import protocols
 from configs import sweeps
 from research.data import sbm
 
@@ -90,3 +91,12 @@ def get_sweep(name: str = "") -> list[dict[str, object]]:
   seeds = sweeps.product({"seed": PAPER_SEEDS})
   variants = attention_graph_ablation(model_config(smoke=False).num_virtual_nodes)
   return sweeps.select(name, {"seeds": seeds, "ablation": sweeps.combine(variants, seeds)})
+
+
+def get_protocol() -> dict[str, object]:
+  """The main results table's PATTERN entry as `python -m experiments.exphormer_pattern.reproduce` measures it: the
+  class-averaged test accuracy at the best-validation epoch.
+  """
+  return protocols.over_seeds(
+      protocols.SBM_ACCURACY, row="Exphormer (GatedGCN + Exphormer attention, ESLapPE)", paper="exphormer",
+      match={"model": "Exphormer", "dataset": "PATTERN"}, seeds=PAPER_SEEDS, quick_epochs=12, quick_warmup_epochs=1)

@@ -1,40 +1,15 @@
 """Reproduce Exphormer's PATTERN result (Shirzad et al., ICML 2023; papers/exphormer.yaml).
 
     python -m experiments.exphormer_pattern.reproduce            # 10 seeds × 120 epochs
-    python -m experiments.exphormer_pattern.reproduce --quick    # 1 seed, a shortened schedule
+    python -m experiments.exphormer_pattern.reproduce --quick    # 1 seed, 12 epochs
 
-Each run reports the class-averaged test accuracy at the best-validation epoch,
-as the official GraphGPS-based code does. Writes OUT/results.md and
-OUT/results.json (OUT defaults to runs/exphormer_pattern/reproduce) and keeps
-every run directory under OUT/runs/; a rerun skips finished runs and resumes
-interrupted ones.
+Runs the protocol of config.py's get_protocol() (research.analysis.reproduction); --help lists the flags.
 """
 
-from __future__ import annotations
+import os
+import sys
 
-from collections.abc import Sequence
-
-from experiments.exphormer_pattern import config as experiment_config
 from research.analysis import reproduction
-from research.train import train_or_load
-
-SCHEDULE = reproduction.Schedule(epochs=120, warmup_epochs=5, quick_epochs=12, quick_warmup_epochs=1)
-
-
-def main(argv: Sequence[str] | None = None) -> str:
-  protocol = reproduction.SeedProtocol(
-      experiment="exphormer_pattern",
-      row="Exphormer (GatedGCN + Exphormer attention, ESLapPE)",
-      metric="test/accuracy_sbm",
-      label="test accuracy, class-averaged (%)",
-      scale=100.0,
-      paper=reproduction.paper_number("exphormer", "benchmarking_gnns", model="Exphormer", dataset="PATTERN"),
-  )
-  return reproduction.seeds_main(
-      argv, doc=__doc__, protocol=protocol, paper_seeds=experiment_config.PAPER_SEEDS, schedule=SCHEDULE,
-      get_config=experiment_config.get_config, train=train_or_load,
-  )
-
 
 if __name__ == "__main__":
-  main()
+  sys.exit(reproduction.main(os.path.join(os.path.dirname(os.path.abspath(__file__)), "config.py")))

@@ -1,37 +1,15 @@
 """Reproduce GraphGPS's CLUSTER result (Table 2 of Rampášek et al., NeurIPS 2022).
 
     python -m experiments.gps_cluster.reproduce            # paper protocol: 10 seeds × 100 epochs
-    python -m experiments.gps_cluster.reproduce --quick    # 1 seed, a shortened schedule
+    python -m experiments.gps_cluster.reproduce --quick    # 1 seed, 12 epochs
 
-Each run reports the class-averaged test accuracy at the best-validation epoch.
-Writes OUT/results.md and OUT/results.json (OUT defaults to runs/gps_cluster/reproduce).
+Runs the protocol of config.py's get_protocol() (research.analysis.reproduction); --help lists the flags.
 """
 
-from __future__ import annotations
+import os
+import sys
 
-from collections.abc import Sequence
-
-from experiments.gps_cluster import config as experiment_config
 from research.analysis import reproduction
-from research.train import train_or_load
-
-SCHEDULE = reproduction.Schedule(epochs=100, warmup_epochs=5, quick_epochs=12, quick_warmup_epochs=1)
-
-
-def main(argv: Sequence[str] | None = None) -> str:
-  protocol = reproduction.SeedProtocol(
-      experiment="gps_cluster",
-      row="GPS (GatedGCN + Transformer, LapPE)",
-      metric="test/accuracy_sbm",
-      label="test accuracy, class-averaged (%)",
-      scale=100.0,
-      paper=reproduction.paper_number("graphgps", "benchmarking_gnns", model="GPS", dataset="CLUSTER"),
-  )
-  return reproduction.seeds_main(
-      argv, doc=__doc__, protocol=protocol, paper_seeds=experiment_config.PAPER_SEEDS, schedule=SCHEDULE,
-      get_config=experiment_config.get_config, train=train_or_load,
-  )
-
 
 if __name__ == "__main__":
-  main()
+  sys.exit(reproduction.main(os.path.join(os.path.dirname(os.path.abspath(__file__)), "config.py")))

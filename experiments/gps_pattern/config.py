@@ -25,6 +25,7 @@ import ml_collections
 from configs import args as config_args
 from configs import graph_budgets
 from configs import graphgps
+from configs import protocols
 from configs import sweeps
 
 PAPER_SEEDS = tuple(range(10))  # GraphGPS runs seeds 0..9 (`--repeat 10`)
@@ -76,3 +77,12 @@ def get_sweep(name: str = "") -> list[dict[str, object]]:
   The GPS component ablations are swept on ZINC, one of the paper's ablation datasets (experiments/gps_zinc).
   """
   return sweeps.select(name, {"seeds": sweeps.product({"seed": PAPER_SEEDS})})
+
+
+def get_protocol() -> dict[str, object]:
+  """Table 2's PATTERN entry as `python -m experiments.gps_pattern.reproduce` measures it: the class-averaged test
+  accuracy at the best-validation epoch.
+  """
+  return protocols.over_seeds(
+      protocols.SBM_ACCURACY, row="GPS (GatedGCN + Transformer, LapPE)", paper="graphgps",
+      match={"model": "GPS", "dataset": "PATTERN"}, seeds=PAPER_SEEDS, quick_epochs=8, quick_warmup_epochs=0)

@@ -27,6 +27,7 @@ import ml_collections
 from configs import args as config_args
 from configs import base
 from configs import graphgps
+from configs import protocols
 from configs import sweeps
 
 PAPER_SEEDS = tuple(range(10))  # GraphGPS runs seeds 0..9
@@ -101,3 +102,12 @@ def get_sweep(name: str = "") -> list[dict[str, object]]:
       "ablation_local": sweeps.combine(local_models, seeds),
       "ablation_pe": sweeps.combine(pes, seeds),
   })
+
+
+def get_protocol() -> dict[str, object]:
+  """Table 2's ZINC entry as `python -m experiments.gps_zinc.reproduce` measures it: the test MAE at the
+  best-validation epoch.
+  """
+  return protocols.over_seeds(
+      protocols.MAE, row="GPS (GINE + Transformer, RWSE)", paper="graphgps",
+      match={"model": "GPS", "dataset": "ZINC"}, seeds=PAPER_SEEDS, quick_epochs=20, quick_warmup_epochs=1)

@@ -46,6 +46,7 @@ import ml_collections
 from configs import args as config_args
 from configs import base
 from configs import optimizers
+from configs import protocols
 from configs import sweeps
 from experiments.gps_zinc import config as gps_zinc_config
 from research.data import zinc
@@ -111,3 +112,12 @@ def get_sweep(name: str = "") -> list[dict[str, object]]:
   encoding, Laplacian PE in place of the spatial encoding).
   """
   return sweeps.select(name, {"seeds": sweeps.product({"seed": PAPER_SEEDS})})
+
+
+def get_protocol() -> dict[str, object]:
+  """The ZINC table's Graphormer-Slim entry as `python -m experiments.graphormer_zinc.reproduce` measures it: the test
+  MAE at the best-validation epoch.
+  """
+  return protocols.over_seeds(
+      protocols.MAE, row="Graphormer-Slim", paper="graphormer", match={"model": "Graphormer-Slim", "dataset": "ZINC"},
+      seeds=PAPER_SEEDS, quick_epochs=20, quick_warmup_epochs=2)

@@ -24,6 +24,7 @@ import ml_collections
 from configs import args as config_args
 from configs import graph_budgets
 from configs import graphgps
+from configs import protocols
 from configs import sweeps
 
 PAPER_SEEDS = (0, 1, 2, 3)  # the official run scripts' seeds
@@ -58,3 +59,12 @@ def get_sweep(name: str = "") -> list[dict[str, object]]:
   GRIT's ablations are on ZINC; experiments/grit_zinc sweeps the one this model can express.
   """
   return sweeps.select(name, {"seeds": sweeps.product({"seed": PAPER_SEEDS})})
+
+
+def get_protocol() -> dict[str, object]:
+  """Table 2's PATTERN entry as `python -m experiments.grit_pattern.reproduce` measures it: the class-averaged test
+  accuracy at the best-validation epoch.
+  """
+  return protocols.over_seeds(
+      protocols.SBM_ACCURACY, row="GRIT (RRWP)", paper="grit", match={"model": "GRIT", "dataset": "PATTERN"},
+      seeds=PAPER_SEEDS, quick_epochs=12, quick_warmup_epochs=1)

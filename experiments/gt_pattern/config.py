@@ -36,6 +36,7 @@ from configs import base
 from configs import graph_budgets
 from configs import graphgps
 from configs import optimizers
+from configs import protocols
 from configs import sweeps
 from research.data import sbm
 
@@ -105,3 +106,13 @@ def get_sweep(name: str = "") -> list[dict[str, object]]:
       "ablation_attention": sweeps.combine(ATTENTIONS, seeds),
       "table1": sweeps.combine(ATTENTIONS, NORMS, PES, seeds),
   })
+
+
+def get_protocol() -> dict[str, object]:
+  """Table 1's PATTERN entry as `python -m experiments.gt_pattern.reproduce` measures it: the class-averaged test
+  accuracy of the last-epoch model.
+  """
+  return protocols.over_seeds(
+      protocols.SBM_ACCURACY, row="GT (sparse graph, BatchNorm, LapPE)", paper="gt",
+      match={"model": "GT", "dataset": "PATTERN"}, seeds=PAPER_SEEDS, quick_epochs=10, quick_warmup_epochs=0,
+      at="final")

@@ -7,8 +7,7 @@ import math
 
 from experiment_helpers import full_parameter_count, train_smoke
 from experiments.exphormer_cluster import config as experiment_config
-from experiments.exphormer_cluster import reproduce
-from research.analysis import reproduction
+from research.analysis import papers
 
 
 def test_smoke_config_trains_end_to_end(tmp_path):
@@ -37,6 +36,5 @@ def test_full_config_follows_the_official_config():
 
 
 def test_paper_number_is_transcribed():
-  number = reproduction.paper_number("exphormer", "benchmarking_gnns", model="Exphormer", dataset="CLUSTER")
+  number = papers.paper_number("exphormer", "benchmarking_gnns", model="Exphormer", dataset="CLUSTER")
   assert (number.mean, number.std) == (78.071, 0.037)
-  assert reproduce.SCHEDULE.quick_epochs < reproduce.SCHEDULE.epochs == 150

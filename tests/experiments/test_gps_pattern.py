@@ -6,8 +6,7 @@ import json
 import math
 
 from experiment_helpers import full_parameter_count, train_smoke
-from experiments.gps_pattern import reproduce
-from research.analysis import reproduction
+from research.analysis import papers
 
 
 def test_smoke_config_trains_end_to_end(tmp_path):
@@ -24,6 +23,5 @@ def test_full_config_has_the_papers_parameter_count():
 
 
 def test_paper_number_is_transcribed():
-  number = reproduction.paper_number("graphgps", "benchmarking_gnns", model="GPS", dataset="PATTERN")
+  number = papers.paper_number("graphgps", "benchmarking_gnns", model="GPS", dataset="PATTERN")
   assert (number.mean, number.std) == (86.685, 0.059)
-  assert reproduce.SCHEDULE.quick_epochs < reproduce.SCHEDULE.epochs == 100

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from experiment_helpers import full_parameter_count, train_smoke
-from research.analysis import reproduction
+from research.analysis import papers
 
 
 def test_smoke_config_trains_end_to_end_on_the_fixture(tmp_path):
@@ -20,5 +20,5 @@ def test_full_config_has_the_papers_parameter_count():
 
 
 def test_paper_number_is_transcribed():
-  number = reproduction.paper_number("graphgps", "benchmarking_gnns", model="GPS", dataset="ZINC")
+  number = papers.paper_number("graphgps", "benchmarking_gnns", model="GPS", dataset="ZINC")
   assert (number.mean, number.std) == (0.070, 0.004)

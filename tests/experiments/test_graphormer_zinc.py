@@ -6,8 +6,7 @@ import math
 
 from experiment_helpers import full_parameter_count, train_smoke
 from experiments.graphormer_zinc import config as graphormer_config
-from experiments.graphormer_zinc import reproduce
-from research.analysis import reproduction
+from research.analysis import papers
 from research.data import zinc
 
 PAPER = 489_300  # Graphormer-Slim, "489.3K" in the official README's ZINC table
@@ -33,10 +32,9 @@ def test_full_config_follows_v1_0():
   assert config.optimizer.warmup_epochs * graphormer_config.STEPS_PER_EPOCH == 40_014
   assert (config.optimizer.learning_rate, config.optimizer.weight_decay, config.optimizer.grad_clip_norm) == (
       2e-4, 0.01, 0.0)
-  assert reproduce.SCHEDULE.quick_epochs < reproduce.SCHEDULE.epochs == config.epochs
   assert len(graphormer_config.get_sweep()) == len(graphormer_config.PAPER_SEEDS)
 
 
 def test_paper_number_is_transcribed():
-  number = reproduction.paper_number("graphormer", "benchmarking_gnns", model="Graphormer-Slim", dataset="ZINC")
+  number = papers.paper_number("graphormer", "benchmarking_gnns", model="Graphormer-Slim", dataset="ZINC")
   assert (number.mean, number.std) == (0.122, 0.006)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import math
 
 import pytest
@@ -27,9 +26,3 @@ def test_smoke_config_trains_end_to_end(experiment, tmp_path):
 @pytest.mark.parametrize("experiment", sorted(EXPERIMENTS))
 def test_full_config_has_the_reference_parameter_count(experiment):
   assert full_parameter_count(experiment) == EXPERIMENTS[experiment][1]
-
-
-@pytest.mark.parametrize("experiment", sorted(EXPERIMENTS))
-def test_reproduce_script_names_its_paper_number(experiment):
-  reproduce = importlib.import_module(f"experiments.{experiment}.reproduce")
-  assert reproduce.SCHEDULE.quick_epochs < reproduce.SCHEDULE.epochs
