@@ -28,7 +28,7 @@ MODEL_NAMES: tuple[str, ...] = tuple(sorted(_MODELS))
 def build_model(name: str, *, rngs: nnx.Rngs, **kwargs: Any) -> nnx.Module:
   """Builds the model registered as `name` with its constructor kwargs."""
   if name not in _MODELS:
-    raise ValueError(f"Unknown model {name!r}; known models: {', '.join(MODEL_NAMES)}.")
+    raise ConfigError(f"Unknown model {name!r}; known models: {', '.join(MODEL_NAMES)}.")
   return _MODELS[name](rngs=rngs, **kwargs)
 
 

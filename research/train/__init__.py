@@ -1,5 +1,5 @@
 """The trainer: loop, train state, optimizers, sharding, checkpoints, diagnostics, writers."""
 
-from research.train.trainer import Preempted, Trainer, load_model, train_and_evaluate, train_or_load
+from research.train.trainer import Preempted, Trainer, load_model, train_and_evaluate, validate
 
-__all__ = ["Preempted", "Trainer", "load_model", "train_and_evaluate", "train_or_load"]
+__all__ = ["Preempted", "Trainer", "load_model", "train_and_evaluate", "validate"]

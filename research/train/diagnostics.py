@@ -123,7 +123,14 @@ def nonfinite_modules(grads: Any) -> jax.Array:
 
 class NonFiniteError(UserError, FloatingPointError):
   """The run diverged: a non-finite step with on_nonfinite='raise', too many skipped steps in a row with
-  'skip_step', or non-finite final metrics. The trainer records it in final.json (status "diverged")."""
+  'skip_step', or non-finite final metrics. The trainer records it in final.json (status "diverged").
+
+  `step`: the (last) non-finite step, when a step was non-finite.
+  """
+
+  def __init__(self, message: str, step: int | None = None):
+    super().__init__(message)
+    self.step = step
 
 
 def describe_nonfinite(step: int, loss: float, modules: Sequence[str], bad: np.ndarray, order: dict[str, int]) -> str:

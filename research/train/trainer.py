@@ -145,13 +145,13 @@ class NonFiniteMonitor:
       return
     message = self.describe(step, out)
     if self.on_nonfinite == "raise":
-      raise diagnostics.NonFiniteError(message)
+      raise diagnostics.NonFiniteError(message, step)
     self.skipped_in_a_row += 1
     log.warning("%s Step skipped (%d in a row).", message, self.skipped_in_a_row)
     if self.skipped_in_a_row >= self.max_skipped:
       raise diagnostics.NonFiniteError(
           f"{self.skipped_in_a_row} steps in a row were non-finite and skipped (the last: step {step}; "
-          f"config.diagnostics.max_skipped_steps={self.max_skipped}). {message}")
+          f"config.diagnostics.max_skipped_steps={self.max_skipped}). {message}", step)
 
 
 class Trainer:
@@ -213,7 +213,7 @@ class Trainer:
 
     try:
       abstract_model = nnx.eval_shape(build)
-    except (ValueError, TypeError) as e:  # the model's own checks of its constructor arguments
+    except ConfigError as e:  # the model's own checks of its constructor arguments
       raise ConfigError(f"config.model ({self.config.model.name}): {e}") from e
     abstract_model.train()
     self.train_graphdef = nnx.split(abstract_model, nnx.Param, nnx.RngState, ...)[0]
@@ -401,7 +401,7 @@ class Trainer:
       timing = {"input_wait": input_wait, "train": train_seconds, "wall": time.time() - start_time}
       final = self._final_report(state, step, start_step, last_eval, timing)
     except diagnostics.NonFiniteError as error:
-      final = self._divergence_report(step, start_step, last_eval, str(error), time.time() - start_time)
+      final = self._divergence_report(step, start_step, last_eval, error, time.time() - start_time)
     finally:
       batches.close()
       signal.signal(signal.SIGTERM, previous_handler)
@@ -502,12 +502,12 @@ class Trainer:
                          f"at step {step}.")
     return final
 
-  def _divergence_report(self, step: int, start_step: int, last_eval: dict[str, float], reason: str,
-                         wall_seconds: float) -> dict[str, Any]:
+  def _divergence_report(self, step: int, start_step: int, last_eval: dict[str, float],
+                         error: diagnostics.NonFiniteError, wall_seconds: float) -> dict[str, Any]:
     """final.json of a run stopped by non-finite steps (its last evaluation, if any, as "final")."""
-    return {"status": rundir.DIVERGED, "reason": reason, "step": step, "total_steps": self.total_steps,
-            "final": last_eval, "best": None, "wall_time_s": wall_seconds, "steps_this_run": step - start_step,
-            **self._run_facts()}
+    return {"status": rundir.DIVERGED, "reason": str(error), "nonfinite_step": error.step, "step": step,
+            "total_steps": self.total_steps, "final": last_eval, "best": None, "wall_time_s": wall_seconds,
+            "steps_this_run": step - start_step, **self._run_facts()}
 
 
 def load_model(config: ml_collections.ConfigDict, workdir: str, *, best: bool = True) -> tuple[nnx.Module, Trainer]:
@@ -538,13 +538,3 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *, adopt
   with workdir_lib.claim(workdir, config, adopt_config):
     return Trainer(config, workdir).run()
 
-
-def train_or_load(config: ml_collections.ConfigDict, workdir: str, quiet: bool = False) -> dict[str, Any]:
-  """final.json of the finished run in `workdir`, else `train_and_evaluate` (which resumes an
-  interrupted run). `quiet` keeps the trainer's progress lines out of the log (for worker pools)."""
-  final = rundir.read_final(workdir)
-  if final is not None and rundir.is_finished(workdir):
-    return final
-  if quiet:
-    logging.getLogger("research.train").setLevel(logging.WARNING)
-  return train_and_evaluate(config, workdir)

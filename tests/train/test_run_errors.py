@@ -68,7 +68,7 @@ def test_nonfinite_stop_names_step_and_module_and_records_divergence(csl_data_di
                         check=False)
   line = assert_user_error(proc, "Non-finite", "at step 2", "module '", "Recorded as diverged")
   final = rundir.read_final(workdir)
-  assert final["status"] == "diverged" and final["reason"] in line and final["step"] == 2
+  assert final["status"] == "diverged" and final["reason"] in line and final["nonfinite_step"] == 2
 
 
 def test_skip_step_stops_after_too_many_skipped_steps_as_diverged(csl_data_dir, tmp_path):
@@ -79,7 +79,7 @@ def test_skip_step_stops_after_too_many_skipped_steps_as_diverged(csl_data_dir, 
                          "--config.total_steps=60", "--config.diagnostics.max_skipped_steps=5"], check=False)
   assert_user_error(proc, "5 steps in a row were non-finite and skipped (the last: step 6")
   final = rundir.read_final(workdir)
-  assert final["status"] == "diverged" and final["step"] == 6
+  assert final["status"] == "diverged" and final["nonfinite_step"] == 6
   assert not rundir.is_finished(workdir) and rundir.is_done(workdir)
 
 

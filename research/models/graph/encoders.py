@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from research.errors import ConfigError
 from research.graph.batch import GraphBatch
 from research.graph.encodings import random_sign_flip
 from research.nn.dense import dense
@@ -64,9 +65,9 @@ class LinearPEEncoder(nnx.Module):
 def _take_channels(x: jax.Array | None, dim: int, name: str) -> jax.Array:
   """The first `dim` channels of a node encoding, with a clear error when missing."""
   if x is None:
-    raise ValueError(f"The model was built with a PE that reads graph.{name}, but the batch has none.")
+    raise ConfigError(f"The model was built with a PE that reads graph.{name}, but the batch has none.")
   if x.shape[-1] < dim:
-    raise ValueError(f"graph.{name} has {x.shape[-1]} channels but the model was built with pe_dim={dim}.")
+    raise ConfigError(f"graph.{name} has {x.shape[-1]} channels but the model was built with pe_dim={dim}.")
   return x[..., :dim]
 
 
@@ -81,9 +82,9 @@ class BenchmarkingNodeEncoder(nnx.Module):
 
   def __init__(self, node_in_dim: int, hidden_dim: int, *, pe: str, pe_dim: int, rngs: nnx.Rngs):
     if pe not in BENCHMARKING_PE_KINDS:
-      raise ValueError(f"Unknown pe={pe!r}; expected one of {BENCHMARKING_PE_KINDS}.")
+      raise ConfigError(f"Unknown pe={pe!r}; expected one of {BENCHMARKING_PE_KINDS}.")
     if pe != "none" and pe_dim <= 0:
-      raise ValueError(f"pe={pe!r} needs pe_dim > 0 (the number of PE channels); got {pe_dim}.")
+      raise ConfigError(f"pe={pe!r} needs pe_dim > 0 (the number of PE channels); got {pe_dim}.")
     self.feature = dense(node_in_dim, hidden_dim, axes=(None, "embed"), rngs=rngs) if node_in_dim > 0 else None
     self.constant = nnx.Param(_normal_init(rngs, hidden_dim)) if node_in_dim == 0 and pe == "none" else None
     self.pe_encoder = (
@@ -139,4 +140,4 @@ def pool_nodes(h: jax.Array, node_mask: jax.Array, kind: str) -> jax.Array:
   if kind == "max":
     lowest = jnp.finfo(h.dtype).min
     return jnp.where(count > 0, jnp.max(jnp.where(mask, h, lowest), axis=1), 0.0)
-  raise ValueError(f"Unknown readout={kind!r}; expected one of {READOUTS}.")
+  raise ConfigError(f"Unknown readout={kind!r}; expected one of {READOUTS}.")

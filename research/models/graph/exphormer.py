@@ -62,6 +62,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from research.errors import ConfigError
 from research.graph.batch import GraphBatch
 from research.models.graph.gated_gcn import GatedGCNLayer
 from research.models.graph.gps_encoders import FeatureEmbedding, GPSEdgeEncoder
@@ -116,7 +117,7 @@ class ExphormerAttention(nnx.Module):
       rngs: nnx.Rngs,
   ):
     if dim % num_heads:
-      raise ValueError(f"dim={dim} is not divisible by num_heads={num_heads}; choose a head count that divides it.")
+      raise ConfigError(f"dim={dim} is not divisible by num_heads={num_heads}; choose a head count that divides it.")
     self.num_heads, self.head_dim = num_heads, dim // num_heads
     projection = lambda d_in: dense(d_in, dim, axes=("embed", "heads"), use_bias=False, rngs=rngs)
     self.Q, self.K, self.V = projection(dim), projection(dim), projection(dim)
@@ -129,7 +130,7 @@ class ExphormerAttention(nnx.Module):
   def _edge_term(self, features: jax.Array | None, what: str) -> jax.Array | None:
     """E e per head, [..., H, d_k], or None without edge features."""
     if (features is None) != (self.E is None):
-      raise ValueError(
+      raise ConfigError(
           f"{what}: features are {'missing' if features is None else 'given'}, but this attention was built with "
           f"use_edge_features={self.E is not None}; pass features for every edge set, or none."
       )
@@ -200,7 +201,7 @@ class EquivStableLapPE(nnx.Module):
     """-> [B, N, dim], zero on padded nodes."""
     k = self.num_frequencies
     if graph.lap_eigvec is None or graph.lap_eigvec.shape[-1] < k:
-      raise ValueError(f"EquivStableLapPE reads {k} eigenvectors from graph.lap_eigvec; the batch has "
+      raise ConfigError(f"EquivStableLapPE reads {k} eigenvectors from graph.lap_eigvec; the batch has "
                        f"{None if graph.lap_eigvec is None else graph.lap_eigvec.shape[-1]}.")
     p = self.linear(graph.lap_eigvec[..., :k].astype(jnp.float32))
     return jnp.where(graph.node_mask[..., None], p, 0.0)
@@ -229,7 +230,7 @@ class EquivStableGatedGCNLayer(GatedGCNLayer):
     if self.pe_gate is None:
       return None
     if pe is None:
-      raise ValueError("This GatedGCN gates by EquivStableLapPE distances; pass pe (the encoder's [B, N, D]).")
+      raise ConfigError("This GatedGCN gates by EquivStableLapPE distances; pass pe (the encoder's [B, N, D]).")
     distance = jnp.sum((graph.gather(pe, graph.receivers) - graph.gather(pe, graph.senders)) ** 2, axis=-1,
                        keepdims=True)  # [S, E, 1]
     return jax.nn.sigmoid(self.pe_gate(distance))
@@ -250,7 +251,7 @@ class ExphormerLayer(nnx.Module):
       rngs: nnx.Rngs,
   ):
     if local_model not in LOCAL_MODELS:
-      raise ValueError(f"Unknown local_model={local_model!r}; expected one of {LOCAL_MODELS}.")
+      raise ConfigError(f"Unknown local_model={local_model!r}; expected one of {LOCAL_MODELS}.")
     norm = lambda: Norm(dim, batch_norm=batch_norm, rngs=rngs)
     if local_model == "gated_gcn":
       self.local = EquivStableGatedGCNLayer(dim, dropout=dropout, pe_gate=pe_gate, rngs=rngs)
@@ -348,13 +349,13 @@ class Exphormer(nnx.Module):
       rngs: nnx.Rngs,
   ):
     if pe not in PE_KINDS:
-      raise ValueError(f"Unknown pe={pe!r}; expected one of {PE_KINDS}.")
+      raise ConfigError(f"Unknown pe={pe!r}; expected one of {PE_KINDS}.")
     if num_virtual_nodes < 0:
-      raise ValueError(f"num_virtual_nodes={num_virtual_nodes} must be >= 0.")
+      raise ConfigError(f"num_virtual_nodes={num_virtual_nodes} must be >= 0.")
     if not (real_edges or expander_edges or num_virtual_nodes):
-      raise ValueError("The attention graph is empty: enable real_edges, expander_edges or num_virtual_nodes > 0.")
+      raise ConfigError("The attention graph is empty: enable real_edges, expander_edges or num_virtual_nodes > 0.")
     if pe != "none" and pe_channels <= 0:
-      raise ValueError(f"pe={pe!r} needs pe_channels > 0 (eigenvectors read); got {pe_channels}.")
+      raise ConfigError(f"pe={pe!r} needs pe_channels > 0 (eigenvectors read); got {pe_channels}.")
     self.node_encoder = FeatureEmbedding(node_in_dim, hidden_dim, vocab_size=node_vocab, rngs=rngs)
     self.pe_encoder = EquivStableLapPE(pe_channels, hidden_dim, rngs=rngs) if pe != "none" else None
     self.edge_encoder = GPSEdgeEncoder(hidden_dim, edge_in_dim=edge_in_dim, edge_vocab=edge_vocab, rngs=rngs)
@@ -387,7 +388,7 @@ class Exphormer(nnx.Module):
       sets.append(AttentionEdges(graph.senders, graph.receivers, graph.edge_mask, features))
     if self.expander_edges:
       if graph.expander_senders is None:
-        raise ValueError("Exphormer(expander_edges=True) needs expander edges in the batch: set "
+        raise ConfigError("Exphormer(expander_edges=True) needs expander edges in the batch: set "
                          "config.data.max_expander_edges (records with expander_senders/receivers).")
       sets.append(AttentionEdges(graph.expander_senders, graph.expander_receivers, graph.expander_mask,
                                  self.attention_graph.expander_feature()))

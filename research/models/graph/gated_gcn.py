@@ -26,6 +26,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from research.errors import ConfigError
 from research.graph.batch import GraphBatch
 from research.models.graph.encoders import READOUTS, BenchmarkingEdgeEncoder, BenchmarkingNodeEncoder, pool_nodes
 from research.nn.dense import dense
@@ -112,7 +113,7 @@ class GatedGCN(nnx.Module):
       rngs: nnx.Rngs,
   ):
     if readout not in READOUTS:
-      raise ValueError(f"Unknown readout={readout!r}; expected one of {READOUTS}.")
+      raise ConfigError(f"Unknown readout={readout!r}; expected one of {READOUTS}.")
     self.node_encoder = BenchmarkingNodeEncoder(node_in_dim, hidden_dim, pe=pe, pe_dim=pe_dim, rngs=rngs)
     self.edge_encoder = BenchmarkingEdgeEncoder(edge_in_dim, hidden_dim, rngs=rngs)
     self.in_feat_dropout = nnx.Dropout(in_feat_dropout, rngs=rngs)

@@ -34,6 +34,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from research.errors import ConfigError
 from research.graph.batch import GraphBatch
 from research.models.graph.gated_gcn import GatedGCNLayer
 from research.models.graph.gine import GINEConv
@@ -66,13 +67,13 @@ class GPSLayer(nnx.Module):
       rngs: nnx.Rngs,
   ):
     if local_model not in LOCAL_MODELS:
-      raise ValueError(f"Unknown local_model={local_model!r}; expected one of {LOCAL_MODELS}.")
+      raise ConfigError(f"Unknown local_model={local_model!r}; expected one of {LOCAL_MODELS}.")
     if global_model not in GLOBAL_MODELS:
-      raise ValueError(f"Unknown global_model={global_model!r}; expected one of {GLOBAL_MODELS}.")
+      raise ConfigError(f"Unknown global_model={global_model!r}; expected one of {GLOBAL_MODELS}.")
     if batch_norm and layer_norm:
-      raise ValueError("GPS applies one normalisation: set batch_norm or layer_norm, not both.")
+      raise ConfigError("GPS applies one normalisation: set batch_norm or layer_norm, not both.")
     if local_model == global_model == "none":
-      raise ValueError("A GPS layer needs a local model, a global model, or both; both are 'none'.")
+      raise ConfigError("A GPS layer needs a local model, a global model, or both; both are 'none'.")
     norm = lambda: Norm(dim, batch_norm=batch_norm, layer_norm=layer_norm, rngs=rngs)
     self.local_model = local_model
     if local_model == "gated_gcn":

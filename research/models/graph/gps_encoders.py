@@ -28,6 +28,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from research.errors import ConfigError
 from research.graph.batch import GraphBatch
 from research.graph.encodings import random_sign_flip
 from research.nn.dense import dense
@@ -48,7 +49,7 @@ class FeatureEmbedding(nnx.Module):
 
   def __init__(self, in_dim: int, out_dim: int, *, vocab_size: int = 0, rngs: nnx.Rngs):
     if vocab_size < 0 or (vocab_size == 0 and in_dim <= 0):
-      raise ValueError(
+      raise ConfigError(
           f"A feature embedding needs float features (in_dim > 0, got {in_dim}) or category ids "
           f"(vocab_size > 0, got {vocab_size})."
       )
@@ -64,7 +65,7 @@ class FeatureEmbedding(nnx.Module):
     if not self.vocab_size:
       return self.linear(x.astype(jnp.float32))
     if x.shape[-1] != 1 or not jnp.issubdtype(x.dtype, jnp.integer):
-      raise ValueError(
+      raise ConfigError(
           f"A categorical feature embedding (vocab_size={self.vocab_size}) reads one integer id per entry; "
           f"got features of shape {x.shape} and dtype {x.dtype}."
       )
@@ -91,7 +92,7 @@ class LapPEDeepSet(nnx.Module):
 
   def __init__(self, num_frequencies: int, pe_dim: int, *, layers: int = 2, rngs: nnx.Rngs):
     if layers < 1:
-      raise ValueError(f"LapPE DeepSet needs layers >= 1; got {layers}.")
+      raise ConfigError(f"LapPE DeepSet needs layers >= 1; got {layers}.")
     self.num_frequencies = num_frequencies
     width = pe_dim if layers == 1 else 2 * pe_dim
     dims = [2, *([width] * (layers - 1)), pe_dim]
@@ -103,7 +104,7 @@ class LapPEDeepSet(nnx.Module):
     """-> [B, N, pe_dim]."""
     k = self.num_frequencies
     if graph.lap_eigvec is None or graph.lap_eigvec.shape[-1] < k:
-      raise ValueError(f"LapPE reads {k} eigenvectors from graph.lap_eigvec; the batch has "
+      raise ConfigError(f"LapPE reads {k} eigenvectors from graph.lap_eigvec; the batch has "
                        f"{None if graph.lap_eigvec is None else graph.lap_eigvec.shape[-1]}.")
     eigvec, eigval = graph.lap_eigvec[..., :k], graph.lap_eigval[..., :k]  # [B, N, K], [B, K]
     if not self.deterministic:
@@ -142,14 +143,14 @@ class LearnedLPE(nnx.Module):
       rngs: nnx.Rngs,
   ):
     if eigenpairs not in LPE_EIGENPAIRS:
-      raise ValueError(f"lpe_eigenpairs={eigenpairs!r} names no eigenpair fields of the batch; use one of "
+      raise ConfigError(f"lpe_eigenpairs={eigenpairs!r} names no eigenpair fields of the batch; use one of "
                        f"{LPE_EIGENPAIRS} (graph.<name>_eigvec / <name>_eigval).")
     if num_frequencies < 1:
-      raise ValueError(f"The learned LPE needs >= 1 eigenpairs (frequencies); got {num_frequencies}.")
+      raise ConfigError(f"The learned LPE needs >= 1 eigenpairs (frequencies); got {num_frequencies}.")
     if num_layers < 1:
-      raise ValueError(f"The learned LPE needs >= 1 Transformer layers; got {num_layers}.")
+      raise ConfigError(f"The learned LPE needs >= 1 Transformer layers; got {num_layers}.")
     if dim % num_heads:
-      raise ValueError(f"The learned LPE's width {dim} is not divisible by its {num_heads} heads "
+      raise ConfigError(f"The learned LPE's width {dim} is not divisible by its {num_heads} heads "
                        "(GPS: pe_dim / pe_heads; SAN: lpe_dim / lpe_heads).")
     self.num_frequencies = num_frequencies
     self.eigenpairs = eigenpairs
@@ -168,7 +169,7 @@ class LearnedLPE(nnx.Module):
     vectors, values = (getattr(graph, f"{self.eigenpairs}_{kind}") for kind in ("eigvec", "eigval"))
     for kind, x in (("eigvec", vectors), ("eigval", values)):
       if x is None or x.shape[-1] < m:
-        raise ValueError(f"The learned LPE reads {m} eigenpairs from graph.{self.eigenpairs}_{kind}; "
+        raise ConfigError(f"The learned LPE reads {m} eigenpairs from graph.{self.eigenpairs}_{kind}; "
                          f"the batch has {None if x is None else x.shape[-1]}.")
     exists = frequency_mask(graph.node_mask, m)[:, None, :] & graph.node_mask[:, :, None]  # [B, N, m]
     eigvec = jnp.where(exists, vectors[..., :m].astype(jnp.float32), 0.0)  # [B, N, m]
@@ -207,7 +208,7 @@ class RWSELinear(nnx.Module):
   def __call__(self, graph: GraphBatch) -> jax.Array:
     """-> [B, N, pe_dim]."""
     if graph.rwse is None or graph.rwse.shape[-1] < self.num_steps:
-      raise ValueError(f"RWSE reads {self.num_steps} walk lengths from graph.rwse; the batch has "
+      raise ConfigError(f"RWSE reads {self.num_steps} walk lengths from graph.rwse; the batch has "
                        f"{None if graph.rwse is None else graph.rwse.shape[-1]}.")
     x = graph.rwse[..., : self.num_steps]
     if self.raw_norm is not None:
@@ -232,11 +233,11 @@ class GPSNodeEncoder(nnx.Module):
       rngs: nnx.Rngs,
   ):
     if pe not in GPS_PE_KINDS:
-      raise ValueError(f"Unknown pe={pe!r}; expected one of {GPS_PE_KINDS}.")
+      raise ConfigError(f"Unknown pe={pe!r}; expected one of {GPS_PE_KINDS}.")
     if pe != "none" and not 0 < pe_dim < hidden_dim:
-      raise ValueError(f"pe={pe!r} needs 0 < pe_dim < hidden_dim={hidden_dim}; got pe_dim={pe_dim}.")
+      raise ConfigError(f"pe={pe!r} needs 0 < pe_dim < hidden_dim={hidden_dim}; got pe_dim={pe_dim}.")
     if pe != "none" and pe_channels <= 0:
-      raise ValueError(f"pe={pe!r} needs pe_channels > 0 (eigenvectors or walk lengths read); got {pe_channels}.")
+      raise ConfigError(f"pe={pe!r} needs pe_channels > 0 (eigenvectors or walk lengths read); got {pe_channels}.")
     feature_dim = hidden_dim - (pe_dim if pe != "none" else 0)
     self.features = FeatureEmbedding(node_in_dim, feature_dim, vocab_size=node_vocab, rngs=rngs)
     if pe == "lap_deepset":

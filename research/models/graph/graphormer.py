@@ -63,6 +63,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from research.errors import ConfigError
 from research.graph.batch import GraphBatch
 from research.nn.attention import MultiHeadAttention
 
@@ -96,7 +97,7 @@ def _param(shape: tuple[int, ...], axes: tuple[str | None, ...], rngs: nnx.Rngs)
 def _integer_ids(x: jax.Array | None, name: str) -> jax.Array:
   """Checks that graph.<name> holds integer ids [..., F]."""
   if x is None or not jnp.issubdtype(x.dtype, jnp.integer):
-    raise ValueError(
+    raise ConfigError(
         f"Graphormer embeds integer category ids from graph.{name}; got "
         f"{None if x is None else f'dtype {x.dtype}, shape {x.shape}'}."
     )
@@ -122,11 +123,11 @@ class GraphormerAttentionBias(nnx.Module):
       rngs: nnx.Rngs,
   ):
     if num_spatial < 2:
-      raise ValueError(f"num_spatial={num_spatial} must be >= 2 (row 0 pads, row 1 is distance 0).")
+      raise ConfigError(f"num_spatial={num_spatial} must be >= 2 (row 0 pads, row 1 is distance 0).")
     if edge_vocab < 0:
-      raise ValueError(f"edge_vocab={edge_vocab} must be >= 0 (0: no edge encoding).")
+      raise ConfigError(f"edge_vocab={edge_vocab} must be >= 0 (0: no edge encoding).")
     if edge_vocab and not 1 <= multi_hop_max_dist <= num_edge_distances:
-      raise ValueError(
+      raise ConfigError(
           f"multi_hop_max_dist={multi_hop_max_dist} must be in [1, num_edge_distances={num_edge_distances}]: "
           "each hop has its own [H, H] matrix."
       )
@@ -144,7 +145,7 @@ class GraphormerAttentionBias(nnx.Module):
   def spatial_bias(self, graph: GraphBatch) -> jax.Array:
     """b[phi(i, j) + 1] on node pairs: [B, H, N, N] (row 0 on padded pairs, which the key mask hides)."""
     if graph.spd is None:
-      raise ValueError("Graphormer reads shortest-path distances from graph.spd, but the batch has none; "
+      raise ConfigError("Graphormer reads shortest-path distances from graph.spd, but the batch has none; "
                        "store 'spd' (research.graph.shortest_paths.shortest_path_distances) in the records.")
     index = _clip_index(graph.spd.astype(jnp.int32) + 1, self.num_spatial)  # [B, N, N]
     return jnp.moveaxis(self.spatial(index), -1, 1)  # [B, H, N, N]
@@ -153,7 +154,7 @@ class GraphormerAttentionBias(nnx.Module):
     """c_ij on node pairs: [B, H, N, N]."""
     k = self.multi_hop_max_dist
     if graph.path_edges is None or graph.path_edges.shape[-1] < k:
-      raise ValueError(
+      raise ConfigError(
           f"Graphormer's edge encoding reads {k} hops (multi_hop_max_dist) from graph.path_edges; the batch has "
           f"{'none' if graph.path_edges is None else graph.path_edges.shape[-1]}. Store 'path_edges' "
           f"(research.graph.shortest_paths.shortest_path_edges) with max_distance >= {k}."
@@ -248,11 +249,11 @@ class Graphormer(nnx.Module):
       rngs: nnx.Rngs,
   ):
     if node_vocab < 1:
-      raise ValueError(f"node_vocab={node_vocab} must be >= 1: Graphormer embeds integer node features.")
+      raise ConfigError(f"node_vocab={node_vocab} must be >= 1: Graphormer embeds integer node features.")
     if num_degrees < 2:
-      raise ValueError(f"num_degrees={num_degrees} must be >= 2 (row 0 pads, row 1 is degree 0).")
+      raise ConfigError(f"num_degrees={num_degrees} must be >= 2 (row 0 pads, row 1 is degree 0).")
     if num_layers < 1:
-      raise ValueError(f"num_layers={num_layers} must be >= 1.")
+      raise ConfigError(f"num_layers={num_layers} must be >= 1.")
     init_std = EMBED_INIT_STD / math.sqrt(num_layers)  # v1.0 init_params for nn.Linear
     self.num_degrees = num_degrees
     self.directed_degrees = directed_degrees

@@ -51,6 +51,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from research.errors import ConfigError
 from research.graph.batch import GraphBatch
 from research.graph.rrwp import rrwp_dense
 from research.models.graph.gps_encoders import FeatureEmbedding, GPSEdgeEncoder
@@ -102,7 +103,7 @@ class GritAttention(nnx.Module):
 
   def __init__(self, dim: int, num_heads: int, *, attn_dropout: float, clamp: float | None, rngs: nnx.Rngs):
     if dim % num_heads:
-      raise ValueError(f"hidden_dim={dim} is not divisible by num_heads={num_heads}.")
+      raise ConfigError(f"hidden_dim={dim} is not divisible by num_heads={num_heads}.")
     d = dim // num_heads
     self.num_heads, self.head_dim = num_heads, d
     self.clamp = None if clamp is None else abs(clamp)
@@ -209,9 +210,9 @@ class GRIT(nnx.Module):
       rngs: nnx.Rngs,
   ):
     if rrwp_steps < 1:
-      raise ValueError(f"rrwp_steps={rrwp_steps} must be >= 1 (RRWP channels, the identity included).")
+      raise ConfigError(f"rrwp_steps={rrwp_steps} must be >= 1 (RRWP channels, the identity included).")
     if head_layers < 1:
-      raise ValueError(f"head_layers={head_layers} must be >= 1.")
+      raise ConfigError(f"head_layers={head_layers} must be >= 1.")
     self.rrwp_steps = rrwp_steps
     self.node_features = FeatureEmbedding(node_in_dim, hidden_dim, vocab_size=node_vocab, rngs=rngs)
     self.edge_encoder = GPSEdgeEncoder(hidden_dim, edge_in_dim=edge_in_dim, edge_vocab=edge_vocab, rngs=rngs)

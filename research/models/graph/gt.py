@@ -26,6 +26,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from research.errors import ConfigError
 from research.graph.batch import GraphBatch
 from research.models.graph.encoders import READOUTS, BenchmarkingNodeEncoder, pool_nodes
 from research.nn.attention import MultiHeadAttention
@@ -97,7 +98,7 @@ class GraphTransformerLayer(nnx.Module):
       rngs: nnx.Rngs,
   ):
     if attention not in ATTENTION_KINDS:
-      raise ValueError(f"Unknown attention={attention!r}; expected one of {ATTENTION_KINDS}.")
+      raise ConfigError(f"Unknown attention={attention!r}; expected one of {ATTENTION_KINDS}.")
     self.attention_kind = attention
     self.attention = MultiHeadAttention(dim, num_heads, use_bias=False, logit_clamp=LOGIT_CLAMP, rngs=rngs)
     self.output = GTOutput(
@@ -145,7 +146,7 @@ class GraphTransformer(nnx.Module):
   ):
     del edge_in_dim  # unused: no edge features in this GT variant
     if readout not in READOUTS:
-      raise ValueError(f"Unknown readout={readout!r}; expected one of {READOUTS}.")
+      raise ConfigError(f"Unknown readout={readout!r}; expected one of {READOUTS}.")
     self.node_encoder = BenchmarkingNodeEncoder(node_in_dim, hidden_dim, pe=pe, pe_dim=pe_dim, rngs=rngs)
     self.in_feat_dropout = nnx.Dropout(in_feat_dropout, rngs=rngs)
     self.layers = nnx.List(

@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from research.errors import ConfigError
 from research.models.graph.encoders import POOLINGS, pool_nodes
 from research.nn.dense import dense
 from research.nn.mlp import MLPReadout
@@ -23,7 +24,7 @@ class GraphGymMLPHead(nnx.Module):
 
   def __init__(self, dim: int, out_dim: int, *, num_layers: int, rngs: nnx.Rngs):
     if num_layers < 1:
-      raise ValueError(f"The head needs num_layers >= 1; got {num_layers}.")
+      raise ConfigError(f"The head needs num_layers >= 1; got {num_layers}.")
     self.hidden = nnx.List(dense(dim, dim, axes=("embed", "mlp"), rngs=rngs) for _ in range(num_layers - 1))
     self.out = dense(dim, out_dim, axes=("mlp" if num_layers > 1 else "embed", "vocab"), rngs=rngs)
 
@@ -46,9 +47,9 @@ class GraphGPSHead(nnx.Module):
 
   def __init__(self, dim: int, out_dim: int, *, kind: str, num_layers: int, pooling: str, rngs: nnx.Rngs):
     if kind not in HEADS:
-      raise ValueError(f"Unknown head={kind!r}; expected one of {HEADS}.")
+      raise ConfigError(f"Unknown head={kind!r}; expected one of {HEADS}.")
     if kind == "graph" and pooling not in POOLINGS:
-      raise ValueError(f"Unknown graph_pooling={pooling!r}; expected one of {POOLINGS}.")
+      raise ConfigError(f"Unknown graph_pooling={pooling!r}; expected one of {POOLINGS}.")
     self.kind = kind
     self.pooling = pooling
     if kind == "node":

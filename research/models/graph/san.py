@@ -62,6 +62,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from research.errors import ConfigError
 from research.graph.batch import GraphBatch
 from research.models.graph.encoders import READOUTS, pool_nodes
 from research.models.graph.gps_encoders import FeatureEmbedding, LearnedLPE
@@ -122,12 +123,12 @@ class SANEdgeEmbedding(nnx.Module):
     """-> real edges [S, E, D] (zero on padded edges), fake-pair edge [D]."""
     if self.kind == "categorical":
       if graph.edge_features is None:
-        raise ValueError(f"SAN was built with edge_vocab={self.edge_vocab} and reads graph.edge_features; "
+        raise ConfigError(f"SAN was built with edge_vocab={self.edge_vocab} and reads graph.edge_features; "
                          "the batch has none.")
       real, fake = self.real(graph.edge_features), self.real(jnp.full((1, 1), self.edge_vocab, jnp.int32))
     elif self.kind == "float":
       if graph.edge_features is None:
-        raise ValueError("SAN was built with edge_in_dim > 0 and reads graph.edge_features; the batch has none.")
+        raise ConfigError("SAN was built with edge_in_dim > 0 and reads graph.edge_features; the batch has none.")
       real = self.real(graph.edge_features)
       fake = self.fake(jnp.zeros((1, 1), jnp.int32)) if self.fake is not None else jnp.zeros(real.shape[-1])
     else:
@@ -251,16 +252,16 @@ class SAN(nnx.Module):
       rngs: nnx.Rngs,
   ):
     if readout not in READOUTS:
-      raise ValueError(f"Unknown readout={readout!r}; expected one of {READOUTS}.")
+      raise ConfigError(f"Unknown readout={readout!r}; expected one of {READOUTS}.")
     if not (gamma >= 0 and math.isfinite(gamma)):
-      raise ValueError(f"gamma={gamma} must be a finite number >= 0 (the weight of fake pairs).")
+      raise ConfigError(f"gamma={gamma} must be a finite number >= 0 (the weight of fake pairs).")
     if not 0 <= lpe_dim < hidden_dim:
-      raise ValueError(f"lpe_dim={lpe_dim} must lie in [0, hidden_dim={hidden_dim}): the LPE takes lpe_dim of the "
+      raise ConfigError(f"lpe_dim={lpe_dim} must lie in [0, hidden_dim={hidden_dim}): the LPE takes lpe_dim of the "
                        "hidden_dim channels (0 = no LPE).")
     if lpe_dim and lpe_dim % lpe_heads:
-      raise ValueError(f"lpe_dim={lpe_dim} is not divisible by lpe_heads={lpe_heads}.")
+      raise ConfigError(f"lpe_dim={lpe_dim} is not divisible by lpe_heads={lpe_heads}.")
     if hidden_dim % num_heads:
-      raise ValueError(f"hidden_dim={hidden_dim} is not divisible by num_heads={num_heads}.")
+      raise ConfigError(f"hidden_dim={hidden_dim} is not divisible by num_heads={num_heads}.")
     self.node_embedding = FeatureEmbedding(node_in_dim, hidden_dim - lpe_dim, vocab_size=node_vocab, rngs=rngs)
     self.lpe = (
         LearnedLPE(lpe_frequencies, lpe_dim, num_layers=lpe_layers, num_heads=lpe_heads, ffn_dim=lpe_ffn_dim,

@@ -34,6 +34,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from research.errors import ConfigError
 from research.nn.dense import dense
 from research.nn.transformer import PostNormEncoderLayer
 
@@ -53,7 +54,7 @@ class FIDNetV3(nnx.Module):
       rngs: nnx.Rngs,
   ):
     if dim % num_heads or dim % 2:
-      raise ValueError(f"dim={dim} must be even and divisible by num_heads={num_heads}.")
+      raise ConfigError(f"dim={dim} must be even and divisible by num_heads={num_heads}.")
     self.num_labels, self.max_elements = num_labels, max_elements
     normal = nnx.with_partitioning(nnx.initializers.normal(1.0), (None, "embed"))
     self.label_embedding = nnx.Embed(num_labels, dim, embedding_init=normal, rngs=rngs)
@@ -71,10 +72,10 @@ class FIDNetV3(nnx.Module):
 
   def _check(self, boxes: jax.Array, labels: jax.Array, mask: jax.Array) -> None:
     if boxes.ndim != 3 or boxes.shape[-1] != 4 or labels.shape != boxes.shape[:2] or mask.shape != labels.shape:
-      raise ValueError(f"Expected boxes [B, S, 4], labels [B, S] and mask [B, S]; got {boxes.shape}, "
+      raise ConfigError(f"Expected boxes [B, S, 4], labels [B, S] and mask [B, S]; got {boxes.shape}, "
                        f"{labels.shape} and {mask.shape}.")
     if boxes.shape[1] > self.max_elements:
-      raise ValueError(f"Layouts have {boxes.shape[1]} slots but the network has slot tokens for "
+      raise ConfigError(f"Layouts have {boxes.shape[1]} slots but the network has slot tokens for "
                        f"max_elements={self.max_elements}; pad to at most that many.")
 
   def features(self, boxes: jax.Array, labels: jax.Array, mask: jax.Array) -> jax.Array:
