@@ -115,4 +115,4 @@ def main(argv: Sequence[str]) -> int:
 
 
 if __name__ == "__main__":
-  sys.exit(errors.main_with_user_errors(main))
+  sys.exit(errors.main_with_user_errors(main, sys.argv))

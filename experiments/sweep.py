@@ -40,7 +40,7 @@ STATUS_LABELS = {rundir.COMPLETE: "finished", rundir.DIVERGED: "diverged", rundi
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-  parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+  parser = errors.ArgumentParser(prog="python -m experiments.sweep", description=__doc__.split("\n\n")[0])
   parser.add_argument("--config", required=True, help="PATH[:ARG], as for experiments.run")
   parser.add_argument("--sweep", default="", help="the config's sweep name (default: its first, the paper's protocol)")
   parser.add_argument("--launcher", choices=LAUNCHERS, default="local")

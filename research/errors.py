@@ -10,6 +10,7 @@ of a user error too.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -35,6 +36,14 @@ class WorkdirError(UserError):
   """A run or sweep directory that is in use, unwritable, or belongs to another config."""
 
 
+class ArgumentParser(argparse.ArgumentParser):
+  """argparse whose mistakes (an unknown flag, a missing or malformed value) are ConfigErrors: one line and
+  exit code 2 through `main_with_user_errors`, instead of a usage block."""
+
+  def error(self, message: str):
+    raise ConfigError(f"{message}; `{self.prog} --help` lists the arguments.")
+
+
 def one_line(message: str) -> str:
   """`message` with its lines joined, as the single line the user sees."""
   return " ".join(part.strip() for part in str(message).splitlines() if part.strip())
@@ -49,12 +58,11 @@ def report(error: BaseException) -> None:
   print(f"error: {one_line(error.args[0] if error.args else error)}", file=sys.stderr, flush=True)
 
 
-def main_with_user_errors(main: Callable[[Sequence[str]], int | None], argv: Sequence[str] | None = None) -> int:
+def main_with_user_errors(main: Callable[[Sequence[str]], int | None], argv: Sequence[str]) -> int:
   """Runs `main(argv)`; a UserError ends as one line and exit code 2 (unless a traceback is asked for).
 
   `--traceback` is removed from argv before `main` sees it.
   """
-  argv = list(sys.argv if argv is None else argv)
   show = wants_traceback(argv)
   argv = [a for a in argv if a != TRACEBACK_FLAG]
   try:

@@ -103,6 +103,31 @@ def write_json(path: str, value: Any) -> None:
   write_text(path, json.dumps(value, indent=2) + "\n")
 
 
+def read_step_rows(path: str) -> tuple[list[dict[str, Any]], str | None]:
+  """The rows of a run's jsonl file (metrics.jsonl, diagnostics.jsonl), one JSON object with a "step" per line,
+  and its last line if that one is cut short (a row being written, or one a kill cut off), else None.
+
+  A malformed line before the last is a WorkdirError naming the file and the line.
+  """
+  with open(path) as f:
+    lines = f.readlines()
+  rows = []
+  for number, line in enumerate(lines, 1):
+    if not line.strip():
+      continue
+    try:
+      row = json.loads(line)
+    except json.JSONDecodeError as e:
+      if number == len(lines):
+        return rows, line
+      raise WorkdirError(f"{path}, line {number}: not valid JSON ({e.msg}): {line.strip()[:80]!r}. Each line must be "
+                         "one JSON object; fix or delete that line.") from e
+    if not isinstance(row, dict) or "step" not in row:
+      raise WorkdirError(f'{path}, line {number}: expected a JSON object with a "step", got {line.strip()[:80]!r}.')
+    rows.append(row)
+  return rows, None
+
+
 def read_final(workdir: str) -> dict[str, Any] | None:
   """final.json of `workdir`, or None if it is missing or does not parse (a half-written file)."""
   try:

@@ -313,7 +313,8 @@ def _header(protocol: Protocol, plan: Plan) -> str:
 
 
 def parse_args(protocol: Protocol, argv: Sequence[str]) -> argparse.Namespace:
-  parser = argparse.ArgumentParser(
+  parser = errors.ArgumentParser(
+      prog=f"python -m experiments.{protocol.experiment}.reproduce",
       description=f"Reproduce the paper table of {protocol.experiment}: the protocol of {protocol.config_path}.")
   parser.add_argument("--quick", action="store_true",
                       help=f"the reduced protocol: config argument {protocol.quick_arg!r}, runs {protocol.quick_runs}")

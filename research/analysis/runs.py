@@ -53,28 +53,8 @@ def read_json(path: str) -> Any:
 
 
 def read_step_rows(path: str) -> list[dict[str, Any]]:
-  """The rows of a run's jsonl file, one JSON object with a "step" per line.
-
-  A malformed line fails naming the file and line; an unterminated last line that does not
-  parse (a row being written by a live run) is left out.
-  """
-  with open(path) as f:
-    lines = f.readlines()
-  rows = []
-  for number, line in enumerate(lines, 1):
-    if not line.strip():
-      continue
-    try:
-      row = json.loads(line)
-    except json.JSONDecodeError as e:
-      if number == len(lines) and not line.endswith("\n"):
-        break
-      raise ValueError(f"{path}, line {number}: not valid JSON ({e.msg}): {line.strip()[:80]!r}. "
-                       "Each line must be one JSON object; fix or delete that line.") from e
-    if not isinstance(row, dict) or "step" not in row:
-      raise ValueError(f"{path}, line {number}: expected a JSON object with a \"step\", got {line.strip()[:80]!r}.")
-    rows.append(row)
-  return rows
+  """The rows of a run's jsonl file; a last line still being written by a live run is left out."""
+  return rundir.read_step_rows(path)[0]
 
 
 def flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

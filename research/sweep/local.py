@@ -106,10 +106,11 @@ def prepare_data(sweep: spec.Sweep, runs: Sequence[spec.Run], print_fn: Callable
   seen = set()
   for run in runs:
     data_config = sweep.configs[run.name].data
-    key = data_config.to_json(sort_keys=True)
+    key = tuple(data_config.get(k, "") for k in ("name", "variant", "data_dir", "manual_dir"))  # what is built
     if key not in seen:
       seen.add(key)
-      print_fn(f"Preparing {data_config.name} ({data_config.get('variant', '')}) ...")
+      variant = f" ({data_config.variant})" if data_config.get("variant") else ""
+      print_fn(f"Preparing {data_config.name}{variant} ...")
       data.prepare_dataset(data_config)
 
 

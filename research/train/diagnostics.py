@@ -20,6 +20,7 @@ import collections
 import json
 import math
 import os
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from research import errors
+from research import errors, rundir
 from research.errors import UserError, WorkdirError
 
 # Verdict thresholds, on the last quarter of the run relative to the first logged steps.
@@ -157,8 +158,8 @@ def describe_nonfinite(step: int, loss: float, modules: Sequence[str], bad: np.n
 
 
 def read_jsonl(path: str) -> list[dict[str, Any]]:
-  with open(path) as f:
-    return [json.loads(line) for line in f if line.strip()]
+  """diagnostics.jsonl's rows (a last line still being written left out)."""
+  return rundir.read_step_rows(path)[0]
 
 
 def module_group(module: str) -> str:
@@ -242,11 +243,12 @@ def report(workdir: str, out_path: str | None = None) -> tuple[str, dict[str, st
   return out_path, verdicts(rows)
 
 
-def main(argv: Sequence[str]) -> None:
-  parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(argv: Sequence[str] | None = None) -> None:
+  """The command line (argv without the program name)."""
+  parser = errors.ArgumentParser(prog="python -m research.train.diagnostics", description=__doc__.split("\n\n")[0])
   parser.add_argument("workdir")
   parser.add_argument("--out", default=None, help="PNG path (default WORKDIR/grad_norms.png)")
-  args = parser.parse_args(argv[1:])
+  args = parser.parse_args(argv)
   out, verdict = report(args.workdir, args.out)
   print(f"wrote {out}")
   width = max(map(len, verdict), default=0)
@@ -255,4 +257,4 @@ def main(argv: Sequence[str]) -> None:
 
 
 if __name__ == "__main__":
-  raise SystemExit(errors.main_with_user_errors(main))
+  raise SystemExit(errors.main_with_user_errors(main, sys.argv[1:]))

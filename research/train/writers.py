@@ -14,33 +14,19 @@ import tensorboardX
 
 from research import rundir
 from research.durations import format_duration
-from research.errors import WorkdirError
 
 log = logging.getLogger("research.train")
 
 
 def _truncate_jsonl(path: str, max_step: int) -> None:
-  """Drops lines logged after `max_step` (by a run killed after its last checkpoint), and a partial last
-  line (cut by the kill) with a warning naming the file; a malformed line elsewhere fails naming it."""
+  """Drops lines logged after `max_step` (by a run killed after its last checkpoint), and a cut-short last
+  line with a warning naming the file."""
   if not os.path.exists(path):
     return
-  with open(path) as f:
-    lines = f.readlines()
-  rows = []
-  for number, line in enumerate(lines, 1):
-    if not line.strip():
-      continue
-    try:
-      row = json.loads(line)
-    except json.JSONDecodeError:
-      if number == len(lines):
-        log.warning("%s: its last line is cut short (%r); dropped it.", path, line.strip()[:80])
-        break
-      raise WorkdirError(f"{path}, line {number}, is not a JSON object ({line.strip()[:80]!r}); "
-                         "fix or delete that line, then rerun.") from None
-    if row["step"] <= max_step:
-      rows.append(line if line.endswith("\n") else line + "\n")
-  rundir.write_text(path, "".join(rows))
+  rows, cut_short = rundir.read_step_rows(path)
+  if cut_short is not None:
+    log.warning("%s: its last line is cut short (%r); dropped it.", path, cut_short.strip()[:80])
+  rundir.write_text(path, "".join(json.dumps(row) + "\n" for row in rows if row["step"] <= max_step))
 
 
 class RunWriter:

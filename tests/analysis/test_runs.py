@@ -13,6 +13,7 @@ from configs import sweeps
 from final_files import write_cut_final, write_diverged
 from helpers import read_jsonl
 from research.analysis import runs
+from research.errors import WorkdirError
 from sweep_dirs import train, write_run, write_sweep
 
 
@@ -127,10 +128,10 @@ def test_malformed_lines_are_named_by_file_and_line(tmp_path):
   write_run(tmp_path / "run", config={"seed": 1}, metrics=[{"step": 1, "train/loss": 2.0}])
   path = tmp_path / "run" / "metrics.jsonl"
   path.write_text(path.read_text() + '{"step": 2, "train/loss": \n{"step": 3, "train/loss": 1.0}\n')
-  with pytest.raises(ValueError, match=r"metrics.jsonl, line 2: not valid JSON .* fix or delete that line"):
+  with pytest.raises(WorkdirError, match=r"metrics.jsonl, line 2: not valid JSON .* fix or delete that line"):
     runs.metric_curves(tmp_path / "run")
   path.write_text('{"step": 1, "train/loss": 2.0}\n["not", "a", "row"]\n')
-  with pytest.raises(ValueError, match=r"metrics.jsonl, line 2: expected a JSON object with a \"step\""):
+  with pytest.raises(WorkdirError, match=r"metrics.jsonl, line 2: expected a JSON object with a \"step\""):
     runs.metric_curves(tmp_path / "run")
   path.write_text('{"step": 1, "train/loss": 2.0}\n')
   (tmp_path / "run" / "config.json").write_text('{"seed": 1,\n  "model": }')
