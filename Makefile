@@ -1,5 +1,6 @@
 # `make run`: create .venv, install the pinned dependencies, run the default experiment
-# (the quick CSL reproduction). `make test`: the same environment, then the test suite.
+# (the quick CSL reproduction). `make test`: the same environment, then lint and formatting (ruff) and the
+# test suite.
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -19,7 +20,9 @@ run: $(STAMP)
 	$(PY) -m experiments.benchmarking_gnns_csl.reproduce --quick
 
 test: $(STAMP)
-	$(PY) -m pytest -n 2 --durations=15 tests
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m pytest -n 2 --dist loadgroup --durations=15 tests
 
 clean:
 	rm -rf $(VENV) runs

@@ -48,12 +48,12 @@ def random_graph(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
   receivers = np.concatenate([pairs[:, 1], pairs[:, 0]]).astype(np.int32)
   exp_senders, exp_receivers = expander_edges(n, EXPANDER_DEGREE, rng)
   return {
-      "num_nodes": n,
-      "node_features": np.zeros((n, 1), np.float32),  # unused: the step reads random node states
-      "senders": senders,
-      "receivers": receivers,
-      "expander_senders": exp_senders,
-      "expander_receivers": exp_receivers,
+    "num_nodes": n,
+    "node_features": np.zeros((n, 1), np.float32),  # unused: the step reads random node states
+    "senders": senders,
+    "receivers": receivers,
+    "expander_senders": exp_senders,
+    "expander_receivers": exp_receivers,
   }
 
 
@@ -62,8 +62,9 @@ def memory_bytes(compiled) -> int | None:
   stats = compiled.memory_analysis()
   if stats is None:
     return None
-  return (stats.argument_size_in_bytes + stats.output_size_in_bytes + stats.temp_size_in_bytes
-          - stats.alias_size_in_bytes)
+  return (
+    stats.argument_size_in_bytes + stats.output_size_in_bytes + stats.temp_size_in_bytes - stats.alias_size_in_bytes
+  )
 
 
 def median_seconds(run: Callable[[], object], steps: int) -> float:
@@ -109,8 +110,8 @@ def build_steps(n: int, num_graphs: int, seed: int):
 
   def sparse_loss(params, h, graph):
     edge_sets = [
-        AttentionEdges(graph.senders, graph.receivers, graph.edge_mask, edge_features),
-        AttentionEdges(graph.expander_senders, graph.expander_receivers, graph.expander_mask, expander_feature),
+      AttentionEdges(graph.senders, graph.receivers, graph.edge_mask, edge_features),
+      AttentionEdges(graph.expander_senders, graph.expander_receivers, graph.expander_mask, expander_feature),
     ]
     out, _ = nnx.merge(sparse_def, params)(h, graph, edge_sets)
     return jnp.sum(out**2)
@@ -133,15 +134,17 @@ def main(argv: Sequence[str] | None = None) -> None:
 
   nnx.use_eager_sharding(False)
   cap = args.memory_cap_gb * 2**30
-  print(f"One attention layer, forward + backward; hidden {HIDDEN}, {HEADS} heads; {args.total_nodes} nodes per batch; "
-        f"{jax.devices()[0].device_kind}, {jax.device_count()} device(s).")
+  print(
+    f"One attention layer, forward + backward; hidden {HIDDEN}, {HEADS} heads; {args.total_nodes} nodes per batch; "
+    f"{jax.devices()[0].device_kind}, {jax.device_count()} device(s)."
+  )
   print("| nodes/graph | graphs | real + expander edges | dense ms | dense MB | sparse ms | sparse MB |")  # MB = 2^20 B
   print("|---:|---:|---:|---:|---:|---:|---:|")
   dense_stopped = None
   for n in (int(s) for s in args.sizes.split(",")):
     num_graphs = max(1, args.total_nodes // n)
     (dense_step, dense_params), (sparse_step, sparse_params), (h, graph), real, expander = build_steps(
-        n, num_graphs, args.seed
+      n, num_graphs, args.seed
     )
     sparse_compiled = sparse_step.lower(sparse_params, h, graph).compile()
     sparse_mb = memory_bytes(sparse_compiled) / 2**20
@@ -157,8 +160,11 @@ def main(argv: Sequence[str] | None = None) -> None:
       dense_mb = f"{dense_bytes / 2**20:,.0f}"
     elif dense_stopped != n:
       dense_ms = dense_mb = "skipped"
-    print(f"| {n:,} | {num_graphs} | {real:,} + {expander:,} | {dense_ms} | {dense_mb} | {sparse_ms:,.1f} | "
-          f"{sparse_mb:,.0f} |", flush=True)
+    print(
+      f"| {n:,} | {num_graphs} | {real:,} + {expander:,} | {dense_ms} | {dense_mb} | {sparse_ms:,.1f} | "
+      f"{sparse_mb:,.0f} |",
+      flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -50,12 +50,12 @@ def measure(model: str, pe: str, steps: int, data_dir: str) -> dict[str, float]:
     fixed_seconds = time.perf_counter() - start
     trainer.checkpoints.close()
   return {
-      "steps_per_s": steps / seconds,
-      "examples_per_s": steps * config.data.batch_size / seconds,
-      "ms_per_step": 1e3 * seconds / steps,
-      "input_wait_pct": 100 * waited / seconds,
-      "fixed_batch_ms_per_step": 1e3 * fixed_seconds / steps,
-      "params": trainer.num_params(),
+    "steps_per_s": steps / seconds,
+    "examples_per_s": steps * config.data.batch_size / seconds,
+    "ms_per_step": 1e3 * seconds / steps,
+    "input_wait_pct": 100 * waited / seconds,
+    "fixed_batch_ms_per_step": 1e3 * fixed_seconds / steps,
+    "params": trainer.num_params(),
   }
 
 
@@ -63,17 +63,25 @@ def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   parser.add_argument("--steps", type=int, default=500)
   parser.add_argument("--variants", default="gated_gcn:lap,gated_gcn:none,gt:lap")
-  parser.add_argument("--data_dir", default=os.environ.get("TFDS_DATA_DIR", os.path.expanduser("~/tensorflow_datasets")))
+  parser.add_argument(
+    "--data_dir", default=os.environ.get("TFDS_DATA_DIR", os.path.expanduser("~/tensorflow_datasets"))
+  )
   args = parser.parse_args()
   csl.prepare(args.data_dir)
-  print(f"device: {jax.devices()[0].device_kind} × {jax.device_count()}, batch 5 graphs of 41 nodes, {args.steps} steps")
-  print(f"{'variant':<16} {'params':>8} {'steps/s':>9} {'examples/s':>11} {'ms/step':>8} {'input wait':>11} "
-        f"{'ms/step, one batch on device':>29}")
+  print(
+    f"device: {jax.devices()[0].device_kind} × {jax.device_count()}, batch 5 graphs of 41 nodes, {args.steps} steps"
+  )
+  print(
+    f"{'variant':<16} {'params':>8} {'steps/s':>9} {'examples/s':>11} {'ms/step':>8} {'input wait':>11} "
+    f"{'ms/step, one batch on device':>29}"
+  )
   for variant in args.variants.split(","):
     model, pe = variant.split(":")
     r = measure(model, pe, args.steps, args.data_dir)
-    print(f"{variant:<16} {r['params']:>8} {r['steps_per_s']:>9.1f} {r['examples_per_s']:>11.0f} "
-          f"{r['ms_per_step']:>8.2f} {r['input_wait_pct']:>10.1f}% {r['fixed_batch_ms_per_step']:>29.2f}")
+    print(
+      f"{variant:<16} {r['params']:>8} {r['steps_per_s']:>9.1f} {r['examples_per_s']:>11.0f} "
+      f"{r['ms_per_step']:>8.2f} {r['input_wait_pct']:>10.1f}% {r['fixed_batch_ms_per_step']:>29.2f}"
+    )
 
 
 if __name__ == "__main__":

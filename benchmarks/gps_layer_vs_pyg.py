@@ -65,9 +65,14 @@ def ours(graphs: list[generator.SbmGraph], steps: int) -> float:
 
   nnx.use_eager_sharding(False)
   records = [
-      {"num_nodes": len(g.node_labels), "senders": g.senders, "receivers": g.receivers,
-       "node_features": np.eye(3, dtype=np.float32)[g.node_inputs], "node_labels": g.node_labels}
-      for g in graphs
+    {
+      "num_nodes": len(g.node_labels),
+      "senders": g.senders,
+      "receivers": g.receivers,
+      "node_features": np.eye(3, dtype=np.float32)[g.node_inputs],
+      "node_labels": g.node_labels,
+    }
+    for g in graphs
   ]
   max_nodes = max(r["num_nodes"] for r in records)
   edges = sum(len(r["senders"]) for r in records)
@@ -79,8 +84,17 @@ def ours(graphs: list[generator.SbmGraph], steps: int) -> float:
     def __init__(self, rngs: nnx.Rngs):
       self.embed_nodes = dense(3, HIDDEN, rngs=rngs)
       self.edge = nnx.Param(jax.random.normal(rngs.params(), (HIDDEN,)))
-      self.layer = GPSLayer(HIDDEN, local_model="gated_gcn", global_model="transformer", num_heads=HEADS,
-                            dropout=0.0, attn_dropout=0.0, batch_norm=True, layer_norm=False, rngs=rngs)
+      self.layer = GPSLayer(
+        HIDDEN,
+        local_model="gated_gcn",
+        global_model="transformer",
+        num_heads=HEADS,
+        dropout=0.0,
+        attn_dropout=0.0,
+        batch_norm=True,
+        layer_norm=False,
+        rngs=rngs,
+      )
       self.readout = dense(HIDDEN, 2, rngs=rngs)
 
     def __call__(self, graph: GraphBatch) -> jax.Array:
@@ -112,10 +126,14 @@ def pyg(graphs: list[generator.SbmGraph], steps: int) -> float:
 
   offsets = np.cumsum([0] + [len(g.node_labels) for g in graphs[:-1]])
   x = torch.tensor(np.eye(3, dtype=np.float32)[np.concatenate([g.node_inputs for g in graphs])])
-  edge_index = torch.tensor(np.stack([
-      np.concatenate([g.senders + o for g, o in zip(graphs, offsets)]),
-      np.concatenate([g.receivers + o for g, o in zip(graphs, offsets)]),
-  ]).astype(np.int64))
+  edge_index = torch.tensor(
+    np.stack(
+      [
+        np.concatenate([g.senders + o for g, o in zip(graphs, offsets)]),
+        np.concatenate([g.receivers + o for g, o in zip(graphs, offsets)]),
+      ]
+    ).astype(np.int64)
+  )
   batch = torch.tensor(np.concatenate([np.full(len(g.node_labels), i) for i, g in enumerate(graphs)]))
   labels = torch.tensor(np.concatenate([g.node_labels for g in graphs]).astype(np.int64))
 
@@ -124,8 +142,13 @@ def pyg(graphs: list[generator.SbmGraph], steps: int) -> float:
       super().__init__()
       self.embed_nodes = torch.nn.Linear(3, HIDDEN)
       self.edge = torch.nn.Parameter(torch.randn(HIDDEN))
-      self.layer = GPSConv(HIDDEN, ResGatedGraphConv(HIDDEN, HIDDEN, edge_dim=HIDDEN), heads=HEADS,
-                           attn_type="multihead", norm="batch_norm")
+      self.layer = GPSConv(
+        HIDDEN,
+        ResGatedGraphConv(HIDDEN, HIDDEN, edge_dim=HIDDEN),
+        heads=HEADS,
+        attn_type="multihead",
+        norm="batch_norm",
+      )
       self.readout = torch.nn.Linear(HIDDEN, 2)
 
     def forward(self):
@@ -157,8 +180,10 @@ def main() -> None:
   torch.set_num_threads(args.threads)
   graphs = pattern_graphs(args.graphs)
   nodes, edges = sum(len(g.node_labels) for g in graphs), sum(len(g.senders) for g in graphs)
-  print(f"{args.graphs} PATTERN graphs: {nodes} nodes, {edges} directed edges; hidden {HIDDEN}, {HEADS} heads; "
-        f"{args.threads} threads; median of {args.steps} steps")
+  print(
+    f"{args.graphs} PATTERN graphs: {nodes} nodes, {edges} directed edges; hidden {HIDDEN}, {HEADS} heads; "
+    f"{args.threads} threads; median of {args.steps} steps"
+  )
   ours_s, pyg_s = ours(graphs, args.steps), pyg(graphs, args.steps)
   print(f"ours (JAX, GraphGPS layer with edge states):       {1000 * ours_s:8.1f} ms/step")
   print(f"PyG GPSConv + ResGatedGraphConv (no edge states):   {1000 * pyg_s:8.1f} ms/step")

@@ -36,9 +36,14 @@ def pattern_batch(num_graphs: int, max_nodes: int):
   from research.graph.batch import GraphBatch, pad_graphs
 
   records = [
-      {"num_nodes": len(g.node_labels), "senders": g.senders, "receivers": g.receivers,
-       "node_features": np.eye(3, dtype=np.float32)[g.node_inputs], "node_labels": g.node_labels}
-      for g in pattern_graphs(num_graphs)
+    {
+      "num_nodes": len(g.node_labels),
+      "senders": g.senders,
+      "receivers": g.receivers,
+      "node_features": np.eye(3, dtype=np.float32)[g.node_inputs],
+      "node_labels": g.node_labels,
+    }
+    for g in pattern_graphs(num_graphs)
   ]
   edges = sum(len(r["senders"]) for r in records)
   batch = pad_graphs(records, max_nodes, edges, graphs_per_pack=num_graphs)
@@ -98,12 +103,16 @@ def main(argv: Sequence[str] | None = None) -> None:
   rrwp_s = median_seconds(lambda: rrwp(senders, receivers, edge_mask, graph.node_mask, GRIT_NUM_STEPS), args.steps)
   step, step_args = grit_train_step(graph)
   step_s = median_seconds(lambda: step(*step_args), args.steps)
-  print(f"{args.graphs} PATTERN graphs padded to {SBM_MAX_NODES} nodes, {GRIT_NUM_STEPS} RRWP channels; "
-        f"{jax.devices()[0].device_kind}, {jax.device_count()} device(s).")
+  print(
+    f"{args.graphs} PATTERN graphs padded to {SBM_MAX_NODES} nodes, {GRIT_NUM_STEPS} RRWP channels; "
+    f"{jax.devices()[0].device_kind}, {jax.device_count()} device(s)."
+  )
   print(f"rrwp_dense on the batch:          {1e3 * rrwp_s:9,.1f} ms")
   print(f"GRIT training step on the batch:  {1e3 * step_s:9,.1f} ms  (RRWP inside: {100 * rrwp_s / step_s:.1f} %)")
-  print(f"storing RRWP for all {PATTERN_GRAPHS:,} PATTERN graphs: "
-        f"{stored_bytes(args.sample, GRIT_NUM_STEPS) / 1e9:,.1f} GB (float32, [n, n, {GRIT_NUM_STEPS}] per graph)")
+  print(
+    f"storing RRWP for all {PATTERN_GRAPHS:,} PATTERN graphs: "
+    f"{stored_bytes(args.sample, GRIT_NUM_STEPS) / 1e9:,.1f} GB (float32, [n, n, {GRIT_NUM_STEPS}] per graph)"
+  )
 
 
 if __name__ == "__main__":

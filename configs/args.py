@@ -20,7 +20,9 @@ def parse_arg(arg: str, **defaults: Any) -> dict[str, Any]:
     if key not in defaults:
       near = difflib.get_close_matches(key, defaults, n=1, cutoff=0.6)
       hint = f" Did you mean {near[0]!r}?" if near else ""
-      raise ValueError(f"Unknown config argument {key!r} in {arg!r}.{hint} Known arguments: {', '.join(sorted(defaults))}.")
+      raise ValueError(
+        f"Unknown config argument {key!r} in {arg!r}.{hint} Known arguments: {', '.join(sorted(defaults))}."
+      )
     values[key] = _coerce(key, raw.strip() if sep else "True", type(defaults[key]))
   return values
 

@@ -28,7 +28,10 @@ class EdgeCounts:
 
 # Measured on the generated datasets (research/data/sbm/README.md), training splits.
 SBM_MAX_NODES = 6 * 34  # at most 6 blocks of at most 34 nodes (PATTERN: 5 communities + the pattern)
-SBM_EDGES = {"pattern": EdgeCounts(mean=5_724, std=2_065, max=14_694), "cluster": EdgeCounts(mean=4_288, std=1_477, max=10_526)}
+SBM_EDGES = {
+  "pattern": EdgeCounts(mean=5_724, std=2_065, max=14_694),
+  "cluster": EdgeCounts(mean=4_288, std=1_477, max=10_526),
+}
 
 
 def pack_edge_budget(edges: EdgeCounts, graphs_per_pack: int) -> int:
@@ -42,9 +45,7 @@ def sbm_expander_budget(expander_degree: int, graphs_per_pack: int) -> int:
   return graphs_per_pack * 2 * expander_degree * SBM_MAX_NODES
 
 
-def set_sbm_budgets(
-    data: ml_collections.ConfigDict, name: str, graphs_per_pack: int, expander_degree: int = 0
-) -> None:
+def set_sbm_budgets(data: ml_collections.ConfigDict, name: str, graphs_per_pack: int, expander_degree: int = 0) -> None:
   """Fills data.max_nodes, graphs_per_pack, max_edges and eval_max_edges for PATTERN or CLUSTER.
 
   A nonzero `expander_degree` (permutations per graph) also fills data.max_expander_edges.

@@ -10,25 +10,23 @@ from __future__ import annotations
 
 import ml_collections
 
-from configs import base
-from configs import graph_budgets
-from configs import optimizers
+from configs import base, graph_budgets, optimizers
 
 
 def graphgps_config(
-    *,
-    task: str,
-    model: ml_collections.ConfigDict,
-    data_name: str,
-    variant: str,
-    batch_size: int,
-    learning_rate: float,
-    weight_decay: float,
-    epochs: int,
-    warmup_epochs: int,
-    seed: int,
-    workdir: str,
-    eval_batch_size: int | None = None,
+  *,
+  task: str,
+  model: ml_collections.ConfigDict,
+  data_name: str,
+  variant: str,
+  batch_size: int,
+  learning_rate: float,
+  weight_decay: float,
+  epochs: int,
+  warmup_epochs: int,
+  seed: int,
+  workdir: str,
+  eval_batch_size: int | None = None,
 ) -> ml_collections.ConfigDict:
   """A full config; the caller sets the data budgets (configs/graph_budgets.py)."""
   c = base.get_base_config()
@@ -42,8 +40,11 @@ def graphgps_config(
   c.data.cache = True  # ~10k small graphs: decoded once
   c.data.num_threads = 0  # and read by the prefetch thread
   c.optimizer = optimizers.adamw_cosine(
-      learning_rate=learning_rate, weight_decay=weight_decay, warmup_epochs=warmup_epochs, schedule_unit="epoch",
-      grad_clip_norm=1.0,
+    learning_rate=learning_rate,
+    weight_decay=weight_decay,
+    warmup_epochs=warmup_epochs,
+    schedule_unit="epoch",
+    grad_clip_norm=1.0,
   )
   c.epochs = epochs
   c.eval_every_steps = 0  # every epoch
@@ -55,8 +56,13 @@ def graphgps_config(
 
 
 def make_sbm_smoke(
-    c: ml_collections.ConfigDict, *, graphs_per_pack: int, batch_size: int, total_steps: int, workdir: str,
-    expander_degree: int = 0,
+  c: ml_collections.ConfigDict,
+  *,
+  graphs_per_pack: int,
+  batch_size: int,
+  total_steps: int,
+  workdir: str,
+  expander_degree: int = 0,
 ) -> None:
   """`base.make_smoke` on the tiny variant of PATTERN or CLUSTER (c.data.name), with that pack size's budgets."""
   c.data.variant = "tiny"

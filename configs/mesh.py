@@ -25,11 +25,13 @@ def logical_axis_rules() -> ml_collections.ConfigDict:
   () replicates. A dimension that the mapped mesh axes do not divide stays replicated
   (research/train/sharding.py), so one table serves every model and mesh.
   """
-  return ml_collections.ConfigDict({
+  return ml_collections.ConfigDict(
+    {
       "batch": ("data", "fsdp"),
       "embed": ("fsdp",),
       "mlp": ("tensor",),
       "heads": ("tensor",),
       "kv": (),
       "vocab": ("tensor",),
-  })
+    }
+  )

@@ -35,11 +35,22 @@ def adam_plateau(learning_rate: float, factor: float, patience: int) -> ml_colle
 
 
 def adamw_cosine(
-    learning_rate: float, weight_decay: float, *, warmup_steps: int = 0, warmup_epochs: int = 0,
-    schedule_unit: str = "step", grad_clip_norm: float = 1.0,
+  learning_rate: float,
+  weight_decay: float,
+  *,
+  warmup_steps: int = 0,
+  warmup_epochs: int = 0,
+  schedule_unit: str = "step",
+  grad_clip_norm: float = 1.0,
 ) -> ml_collections.ConfigDict:
   """AdamW with linear warmup then cosine decay to 0, as in GraphGPS."""
   return _optimizer(
-      "adamw", learning_rate, "cosine", warmup_steps=warmup_steps, warmup_epochs=warmup_epochs,
-      schedule_unit=schedule_unit, weight_decay=weight_decay, grad_clip_norm=grad_clip_norm,
+    "adamw",
+    learning_rate,
+    "cosine",
+    warmup_steps=warmup_steps,
+    warmup_epochs=warmup_epochs,
+    schedule_unit=schedule_unit,
+    weight_decay=weight_decay,
+    grad_clip_norm=grad_clip_norm,
   )

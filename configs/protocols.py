@@ -17,9 +17,18 @@ SBM_ACCURACY = {"metric": "test/accuracy_sbm", "scale": 100.0, "label": "test ac
 MAE = {"metric": "test/mae", "label": "test MAE"}
 
 
-def over_seeds(metric: Mapping[str, Any], *, row: str, paper: str, match: Mapping[str, Any], seeds: Sequence[int],
-               quick_epochs: int, quick_warmup_epochs: int, at: str = "best",
-               table: str = "benchmarking_gnns") -> dict[str, Any]:
+def over_seeds(
+  metric: Mapping[str, Any],
+  *,
+  row: str,
+  paper: str,
+  match: Mapping[str, Any],
+  seeds: Sequence[int],
+  quick_epochs: int,
+  quick_warmup_epochs: int,
+  at: str = "best",
+  table: str = "benchmarking_gnns",
+) -> dict[str, Any]:
   """One table row over the sweep `seeds` (one run per seed, the metric read `at` the best-validation or the
   last step), compared with the row of `papers/<paper>.yaml` table `table` that `match` names.
 
@@ -27,8 +36,13 @@ def over_seeds(metric: Mapping[str, Any], *, row: str, paper: str, match: Mappin
   `epochs` and `warmup_epochs`).
   """
   return {
-      "sweep": "seeds", **metric, "at": at, "paper": paper,
-      "rows": [{"name": row, "table": table, "match": dict(match)}],
-      "quick": {"config_arg": f"epochs={quick_epochs},warmup_epochs={quick_warmup_epochs}",
-                "runs": {"seed": list(seeds[:1])}},
+    "sweep": "seeds",
+    **metric,
+    "at": at,
+    "paper": paper,
+    "rows": [{"name": row, "table": table, "match": dict(match)}],
+    "quick": {
+      "config_arg": f"epochs={quick_epochs},warmup_epochs={quick_warmup_epochs}",
+      "runs": {"seed": list(seeds[:1])},
+    },
   }

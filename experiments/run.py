@@ -27,8 +27,12 @@ from absl import logging as absl_logging
 from research import config_file, errors
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Run directory (default: config.workdir).")
-_ADOPT = flags.DEFINE_bool("adopt_config", False, "Continue the workdir's run under this config although it "
-                           "differs from the one it was started with (the old config.json is kept).")
+_ADOPT = flags.DEFINE_bool(
+  "adopt_config",
+  False,
+  "Continue the workdir's run under this config although it "
+  "differs from the one it was started with (the old config.json is kept).",
+)
 _DISTRIBUTED = flags.DEFINE_bool("distributed", False, "Call jax.distributed.initialize() with auto-detection.")
 _COORDINATOR = flags.DEFINE_string("coordinator_address", None, "host:port of process 0, for multi-process runs.")
 _NUM_PROCESSES = flags.DEFINE_integer("num_processes", 1, "Number of processes in a multi-process run.")
@@ -65,12 +69,16 @@ def parse_command_line(argv: Sequence[str]):
   try:
     unparsed = flags.FLAGS([argv[0], *rest])
   except flags.Error as e:
-    raise errors.ConfigError(f"{e}. Flags: --config=PATH[:ARG], --config.KEY=VALUE, --workdir=DIR, --adopt_config, "
-                             "--traceback, and the multi-process flags (--helpfull lists them).") from e
+    raise errors.ConfigError(
+      f"{e}. Flags: --config=PATH[:ARG], --config.KEY=VALUE, --workdir=DIR, --adopt_config, "
+      "--traceback, and the multi-process flags (--helpfull lists them)."
+    ) from e
   if len(unparsed) > 1:
     raise errors.ConfigError(f"Unexpected arguments {unparsed[1:]}; flags are written --name=value.")
   if flag is None:
-    raise errors.ConfigError("Pass --config=PATH[:ARG], e.g. --config=experiments/benchmarking_gnns_csl/config.py:smoke.")
+    raise errors.ConfigError(
+      "Pass --config=PATH[:ARG], e.g. --config=experiments/benchmarking_gnns_csl/config.py:smoke."
+    )
   return flag, config_file.load(flag, overrides)
 
 

@@ -35,8 +35,12 @@ from research import errors, rundir
 from research.sweep import local, scripts, spec
 
 LAUNCHERS = ("local", "slurm", "tpu")
-STATUS_LABELS = {rundir.COMPLETE: "finished", rundir.DIVERGED: "diverged", rundir.INCOMPLETE: "to resume",
-                 rundir.NOT_STARTED: "to run"}
+STATUS_LABELS = {
+  rundir.COMPLETE: "finished",
+  rundir.DIVERGED: "diverged",
+  rundir.INCOMPLETE: "to resume",
+  rundir.NOT_STARTED: "to run",
+}
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -64,8 +68,9 @@ def launch_scripts(sweep: spec.Sweep, args: argparse.Namespace) -> dict[str, str
   """File name -> text of the slurm or TPU scripts."""
   python = args.python or "python"
   if args.launcher == "slurm":
-    return scripts.slurm_files(sweep, nodes=args.nodes, gpus_per_node=args.gpus_per_node, time=args.time,
-                               partition=args.partition, python=python)
+    return scripts.slurm_files(
+      sweep, nodes=args.nodes, gpus_per_node=args.gpus_per_node, time=args.time, partition=args.partition, python=python
+    )
   return scripts.tpu_files(sweep, tpu_name=args.tpu_name, zone=args.zone, project=args.project, python=python)
 
 
@@ -82,12 +87,16 @@ def report(sweep: spec.Sweep, outcome: local.Outcome) -> int:
   if outcome.failed:
     print(local.failures(outcome))
   if outcome.diverged:
-    print(f"{len(outcome.diverged)} run(s) diverged, not rerun and not averaged in by research.analysis: "
-          + ", ".join(outcome.diverged))
+    print(
+      f"{len(outcome.diverged)} run(s) diverged, not rerun and not averaged in by research.analysis: "
+      + ", ".join(outcome.diverged)
+    )
   if outcome.failed or outcome.diverged:
     return local.FAILED_EXIT if outcome.failed else local.DIVERGED_EXIT
-  print(f"All {len(sweep.runs)} runs finished ({len(outcome.skipped)} skipped as already finished); "
-        f"read them with research.analysis.load_sweep({sweep.directory!r}).")
+  print(
+    f"All {len(sweep.runs)} runs finished ({len(outcome.skipped)} skipped as already finished); "
+    f"read them with research.analysis.load_sweep({sweep.directory!r})."
+  )
   return 0
 
 

@@ -94,8 +94,11 @@ def _unknown_key(config: ml_collections.ConfigDict, key: str, what: str) -> Conf
   node = config
   for part in filter(None, parent.split(".")):
     node = node.get(part) if isinstance(node, ml_collections.ConfigDict) else None
-  level = f" Keys of config.{parent}: {', '.join(sorted(node))}." if parent and isinstance(
-      node, ml_collections.ConfigDict) else ""
+  level = (
+    f" Keys of config.{parent}: {', '.join(sorted(node))}."
+    if parent and isinstance(node, ml_collections.ConfigDict)
+    else ""
+  )
   return ConfigError(f"{what}: the config has no key {key!r}.{hint}{level}")
 
 
@@ -135,8 +138,9 @@ def override(config: ml_collections.ConfigDict, key: str, value: Any, what: str 
     raise ConfigError(f"{what}: config.{key}={value!r} must be of type {kind} (the config has {current!r}).") from e
 
 
-def apply_overrides(config: ml_collections.ConfigDict, overrides: Mapping[str, Any],
-                    what: str = "override") -> ml_collections.ConfigDict:
+def apply_overrides(
+  config: ml_collections.ConfigDict, overrides: Mapping[str, Any], what: str = "override"
+) -> ml_collections.ConfigDict:
   """A locked copy of `config` with every (dotted key -> value) override set; `what` names their source."""
   config = copy.deepcopy(config)
   config.lock()

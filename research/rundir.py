@@ -60,14 +60,16 @@ def hold(directory: str, what: str = "run") -> Iterator[None]:
     os.makedirs(directory, exist_ok=True)
     handle = open(os.path.join(directory, LOCK_FILE), "a+")
   except OSError as e:
-    raise WorkdirError(f"Cannot write the {what} directory {directory!r} ({e.strerror}); "
-                       "pass a directory you can write to.") from e
+    raise WorkdirError(
+      f"Cannot write the {what} directory {directory!r} ({e.strerror}); pass a directory you can write to."
+    ) from e
   with handle:
     try:
       fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-      raise WorkdirError(f"{directory} is in use by another {what}: {_holder(handle)}. Wait for it to end, "
-                         f"or pass another directory.") from None
+      raise WorkdirError(
+        f"{directory} is in use by another {what}: {_holder(handle)}. Wait for it to end, or pass another directory."
+      ) from None
     try:
       handle.seek(0)
       handle.truncate()
@@ -120,8 +122,10 @@ def read_step_rows(path: str) -> tuple[list[dict[str, Any]], str | None]:
     except json.JSONDecodeError as e:
       if number == len(lines):
         return rows, line
-      raise WorkdirError(f"{path}, line {number}: not valid JSON ({e.msg}): {line.strip()[:80]!r}. Each line must be "
-                         "one JSON object; fix or delete that line.") from e
+      raise WorkdirError(
+        f"{path}, line {number}: not valid JSON ({e.msg}): {line.strip()[:80]!r}. Each line must be "
+        "one JSON object; fix or delete that line."
+      ) from e
     if not isinstance(row, dict) or "step" not in row:
       raise WorkdirError(f'{path}, line {number}: expected a JSON object with a "step", got {line.strip()[:80]!r}.')
     rows.append(row)
@@ -149,7 +153,8 @@ def status(workdir: str) -> str:
   if final is not None:
     return final_status(final)
   started = os.path.isdir(workdir) and any(
-      os.path.exists(os.path.join(workdir, name)) for name in (CONFIG, "metrics.jsonl", "checkpoints"))
+    os.path.exists(os.path.join(workdir, name)) for name in (CONFIG, "metrics.jsonl", "checkpoints")
+  )
   return INCOMPLETE if started else NOT_STARTED
 
 

@@ -77,11 +77,20 @@ def _build_smoke_sweep(root: pathlib.Path) -> dict:
     launcher.wait()
     psutil.wait_procs(runs, timeout=120)  # the runs got SIGTERM from the launcher's death and save a checkpoint
   finished_before = finals()
-  resumable = sorted(d.name for d in sweep_dir.glob("runs/*")
-                     if (d / "checkpoints").is_dir() and d.name not in finished_before)
+  resumable = sorted(
+    d.name
+    for d in sweep_dir.glob("runs/*")  # a saved step: a run stopped before its first has none
+    if any(s.name.isdigit() for s in d.glob("checkpoints/*")) and d.name not in finished_before
+  )
   second = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
-  return {"dir": str(sweep_dir), "first": (root / "first.log").read_text(), "returncode": second.returncode,
-          "second": second.stdout + second.stderr, "finished_before": finished_before, "resumable": resumable}
+  return {
+    "dir": str(sweep_dir),
+    "first": (root / "first.log").read_text(),
+    "returncode": second.returncode,
+    "second": second.stdout + second.stderr,
+    "finished_before": finished_before,
+    "resumable": resumable,
+  }
 
 
 @pytest.fixture(scope="session")

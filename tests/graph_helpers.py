@@ -35,14 +35,14 @@ def random_graph(rng: np.random.Generator, n: int, complete: bool = False, categ
     node_features = rng.normal(size=(n, F)).astype(np.float32)
     edge_features = rng.normal(size=(len(senders), FE)).astype(np.float32)
   return {
-      "num_nodes": n,
-      "senders": senders,
-      "receivers": receivers,
-      "node_features": node_features,
-      "edge_features": edge_features,
-      "lap_eigvec": eigvec,
-      "lap_eigval": eigval,
-      "rwse": rwse(senders, receivers, n, R),
+    "num_nodes": n,
+    "senders": senders,
+    "receivers": receivers,
+    "node_features": node_features,
+    "edge_features": edge_features,
+    "lap_eigvec": eigvec,
+    "lap_eigval": eigval,
+    "rwse": rwse(senders, receivers, n, R),
   }
 
 
@@ -73,6 +73,8 @@ def pad_batch(records: list[dict], max_nodes: int = 8, max_edges: int = 32, grap
   return GraphBatch.from_batch({k: jnp.asarray(v) for k, v in padded.items()})
 
 
-def graphs(seed: int = 0, sizes: tuple[int, ...] = SIZES, complete: bool = False, categorical: bool = False) -> list[dict]:
+def graphs(
+  seed: int = 0, sizes: tuple[int, ...] = SIZES, complete: bool = False, categorical: bool = False
+) -> list[dict]:
   rng = np.random.default_rng(seed)
   return [random_graph(rng, n, complete, categorical) for n in sizes]

@@ -26,8 +26,13 @@ def run_command(num_devices: int, data_dir: str) -> tuple[list[str], dict[str, s
 
 
 def run_experiment(
-    config_arg: str, workdir: str, data_dir: str, overrides: Sequence[str] = (), num_devices: int = 1,
-    check: bool = True, timeout: float = 300,
+  config_arg: str,
+  workdir: str,
+  data_dir: str,
+  overrides: Sequence[str] = (),
+  num_devices: int = 1,
+  check: bool = True,
+  timeout: float = 300,
 ) -> subprocess.CompletedProcess:
   """`python -m experiments.run` in a fresh process with `num_devices` CPU devices."""
   cmd, env = run_command(num_devices, data_dir)

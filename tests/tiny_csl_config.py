@@ -20,23 +20,38 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
 
 def get_sweep(name: str = "") -> list[dict[str, object]]:
   """seeds: one run per seed; rows: GatedGCN without and with LapPE, per seed (4 runs)."""
-  return sweeps.select(name, {
+  return sweeps.select(
+    name,
+    {
       "seeds": sweeps.product({"seed": SEEDS}),
       "rows": sweeps.product({"model.pe": ["none", "lap"], "seed": SEEDS}),
-  })
+    },
+  )
 
 
 def get_protocol() -> dict[str, object]:
   """Two rows of the CSL table over the sweep `rows`; --quick: fold 1, seed 1."""
   return {
-      "sweep": "rows", "metric": "test/accuracy", "at": "final", "scale": 100.0, "label": "test accuracy (%)",
-      "paper": "benchmarking_gnns",
-      "rows": [
-          {"name": "GatedGCN", "runs": {"model.pe": "none"}, "table": "csl_pe_study",
-           "match": {"model": "GatedGCN", "pe": "none"}},
-          {"name": "GatedGCN + LapPE", "runs": {"model.pe": "lap"}, "table": "csl",
-           "match": {"model": "GatedGCN", "pe": "laplacian_20"}},
-      ],
-      "quick": {"config_arg": "fold=1", "runs": {"seed": [1]}},
-      "parallel": 2,
+    "sweep": "rows",
+    "metric": "test/accuracy",
+    "at": "final",
+    "scale": 100.0,
+    "label": "test accuracy (%)",
+    "paper": "benchmarking_gnns",
+    "rows": [
+      {
+        "name": "GatedGCN",
+        "runs": {"model.pe": "none"},
+        "table": "csl_pe_study",
+        "match": {"model": "GatedGCN", "pe": "none"},
+      },
+      {
+        "name": "GatedGCN + LapPE",
+        "runs": {"model.pe": "lap"},
+        "table": "csl",
+        "match": {"model": "GatedGCN", "pe": "laplacian_20"},
+      },
+    ],
+    "quick": {"config_arg": "fold=1", "runs": {"seed": [1]}},
+    "parallel": 2,
   }

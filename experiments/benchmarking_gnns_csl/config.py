@@ -24,9 +24,7 @@ from __future__ import annotations
 import ml_collections
 
 from configs import args as config_args
-from configs import base
-from configs import optimizers
-from configs import sweeps
+from configs import base, optimizers, sweeps
 
 # The initialisation seeds of the official 20-seed scripts (scripts/CSL/*_20_seeds.sh).
 PAPER_SEEDS = (14, 15, 18, 19, 34, 35, 38, 39, 54, 55, 58, 59, 84, 85, 88, 89, 94, 95, 98, 99)
@@ -36,9 +34,9 @@ PES = ("none", "lap")
 # The rows of the reproduced table: (row name, model, pe, paper table, paper row). GatedGCN without PE is Table 13's
 # row (Table 10 gives one row for all MP-GCNs); GT has no CSL number in the paper.
 ROWS = (
-    ("GatedGCN", "gated_gcn", "none", "csl_pe_study", {"model": "GatedGCN", "pe": "none"}),
-    ("GatedGCN + LapPE", "gated_gcn", "lap", "csl", {"model": "GatedGCN", "pe": "laplacian_20"}),
-    ("GT + LapPE", "gt", "lap", "", {}),
+  ("GatedGCN", "gated_gcn", "none", "csl_pe_study", {"model": "GatedGCN", "pe": "none"}),
+  ("GatedGCN + LapPE", "gated_gcn", "lap", "csl", {"model": "GatedGCN", "pe": "laplacian_20"}),
+  ("GT + LapPE", "gt", "lap", "", {}),
 )
 QUICK_MAX_EPOCHS = 100  # --quick: the paper's GatedGCN-LapPE runs stopped after 147 epochs on average
 
@@ -120,11 +118,14 @@ def get_sweep(name: str = "") -> list[dict[str, object]]:
   """
   protocol = sweeps.product({"data.fold": list(range(NUM_FOLDS)), "seed": PAPER_SEEDS})
   rows = sweeps.zipped({"arg:model": [model for _, model, *_ in ROWS], "model.pe": [pe for _, _, pe, *_ in ROWS]})
-  return sweeps.select(name, {
+  return sweeps.select(
+    name,
+    {
       "folds_seeds": protocol,
       "ablation_pe": sweeps.combine(sweeps.product({"model.pe": list(PES)}), protocol),
       "table10": sweeps.combine(rows, protocol),
-  })
+    },
+  )
 
 
 def get_protocol() -> dict[str, object]:
@@ -134,10 +135,16 @@ def get_protocol() -> dict[str, object]:
   first seed, at most QUICK_MAX_EPOCHS epochs.
   """
   return {
-      "sweep": "table10", "metric": "test/accuracy", "at": "final", "scale": 100.0, "label": "test accuracy (%)",
-      "paper": "benchmarking_gnns",
-      "rows": [{"name": row, "runs": {"arg:model": model, "model.pe": pe}, "table": table, "match": match}
-               for row, model, pe, table, match in ROWS],
-      "quick": {"config_arg": f"epochs={QUICK_MAX_EPOCHS}", "runs": {"seed": list(PAPER_SEEDS[:1])}},
-      "parallel": 2,
+    "sweep": "table10",
+    "metric": "test/accuracy",
+    "at": "final",
+    "scale": 100.0,
+    "label": "test accuracy (%)",
+    "paper": "benchmarking_gnns",
+    "rows": [
+      {"name": row, "runs": {"arg:model": model, "model.pe": pe}, "table": table, "match": match}
+      for row, model, pe, table, match in ROWS
+    ],
+    "quick": {"config_arg": f"epochs={QUICK_MAX_EPOCHS}", "runs": {"seed": list(PAPER_SEEDS[:1])}},
+    "parallel": 2,
   }

@@ -29,10 +29,7 @@ from __future__ import annotations
 import ml_collections
 
 from configs import args as config_args
-from configs import graph_budgets
-from configs import graphgps
-from configs import protocols
-from configs import sweeps
+from configs import graph_budgets, graphgps, protocols, sweeps
 from experiments.exphormer_pattern import config as exphormer_pattern_config
 from research.data import sbm
 
@@ -42,27 +39,54 @@ EXPANDER_DEGREE = sbm.EXPANDER_DEGREES["cluster"]  # 3 = prep.exp_deg; the recor
 
 
 def model_config(smoke: bool) -> ml_collections.ConfigDict:
-  return ml_collections.ConfigDict(dict(
-      name="exphormer", hidden_dim=16 if smoke else 32, num_layers=2 if smoke else 20, num_heads=4 if smoke else 8,
-      out_dim=6, node_in_dim=7, edge_in_dim=0, local_model="gated_gcn", pe="equivstable_lap", pe_channels=10,
-      real_edges=True, expander_edges=True, num_virtual_nodes=3,
+  return ml_collections.ConfigDict(
+    dict(
+      name="exphormer",
+      hidden_dim=16 if smoke else 32,
+      num_layers=2 if smoke else 20,
+      num_heads=4 if smoke else 8,
+      out_dim=6,
+      node_in_dim=7,
+      edge_in_dim=0,
+      local_model="gated_gcn",
+      pe="equivstable_lap",
+      pe_channels=10,
+      real_edges=True,
+      expander_edges=True,
+      num_virtual_nodes=3,
       # gt.attn_dropout = 0.5 in the official config is not read by its Exphormer attention: no such key here.
-      dropout=0.1, batch_norm=True, head="node", head_layers=3,
-  ))
+      dropout=0.1,
+      batch_norm=True,
+      head="node",
+      head_layers=3,
+    )
+  )
 
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
   a = config_args.parse_arg(arg, smoke=False, seed=PAPER_SEEDS[0], epochs=150, warmup_epochs=5, graphs_per_pack=16)
   c = graphgps.graphgps_config(
-      task="node_classification", model=model_config(a["smoke"]), data_name="cluster", variant="full",
-      batch_size=16, learning_rate=2e-4, weight_decay=1e-5, epochs=a["epochs"], warmup_epochs=a["warmup_epochs"],
-      seed=a["seed"], workdir=f"runs/exphormer_cluster/seed{a['seed']}",
+    task="node_classification",
+    model=model_config(a["smoke"]),
+    data_name="cluster",
+    variant="full",
+    batch_size=16,
+    learning_rate=2e-4,
+    weight_decay=1e-5,
+    epochs=a["epochs"],
+    warmup_epochs=a["warmup_epochs"],
+    seed=a["seed"],
+    workdir=f"runs/exphormer_cluster/seed{a['seed']}",
   )
   graph_budgets.set_sbm_budgets(c.data, "cluster", a["graphs_per_pack"], EXPANDER_DEGREE)
   if a["smoke"]:
     graphgps.make_sbm_smoke(
-        c, graphs_per_pack=4, batch_size=8, total_steps=6, workdir="runs/exphormer_cluster/smoke",
-        expander_degree=EXPANDER_DEGREE,
+      c,
+      graphs_per_pack=4,
+      batch_size=8,
+      total_steps=6,
+      workdir="runs/exphormer_cluster/smoke",
+      expander_degree=EXPANDER_DEGREE,
     )
   return c
 
@@ -84,5 +108,11 @@ def get_protocol() -> dict[str, object]:
   class-averaged test accuracy at the best-validation epoch.
   """
   return protocols.over_seeds(
-      protocols.SBM_ACCURACY, row="Exphormer (GatedGCN + Exphormer attention, ESLapPE)", paper="exphormer",
-      match={"model": "Exphormer", "dataset": "CLUSTER"}, seeds=PAPER_SEEDS, quick_epochs=12, quick_warmup_epochs=1)
+    protocols.SBM_ACCURACY,
+    row="Exphormer (GatedGCN + Exphormer attention, ESLapPE)",
+    paper="exphormer",
+    match={"model": "Exphormer", "dataset": "CLUSTER"},
+    seeds=PAPER_SEEDS,
+    quick_epochs=12,
+    quick_warmup_epochs=1,
+  )

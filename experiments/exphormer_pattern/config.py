@@ -30,10 +30,7 @@ from __future__ import annotations
 import ml_collections
 
 from configs import args as config_args
-from configs import graph_budgets
-from configs import graphgps
-from configs import protocols
-from configs import sweeps
+from configs import graph_budgets, graphgps, protocols, sweeps
 from research.data import sbm
 
 # The official code gives no seeds or run count; 10 seeds as GraphGPS, whose pipeline Exphormer forks.
@@ -42,27 +39,54 @@ EXPANDER_DEGREE = sbm.EXPANDER_DEGREES["pattern"]  # 7 = prep.exp_deg; the recor
 
 
 def model_config(smoke: bool) -> ml_collections.ConfigDict:
-  return ml_collections.ConfigDict(dict(
-      name="exphormer", hidden_dim=16 if smoke else 40, num_layers=2 if smoke else 4, num_heads=4, out_dim=1,
-      node_in_dim=3, edge_in_dim=0, local_model="gated_gcn", pe="equivstable_lap", pe_channels=10,
-      real_edges=True, expander_edges=True, num_virtual_nodes=4,
+  return ml_collections.ConfigDict(
+    dict(
+      name="exphormer",
+      hidden_dim=16 if smoke else 40,
+      num_layers=2 if smoke else 4,
+      num_heads=4,
+      out_dim=1,
+      node_in_dim=3,
+      edge_in_dim=0,
+      local_model="gated_gcn",
+      pe="equivstable_lap",
+      pe_channels=10,
+      real_edges=True,
+      expander_edges=True,
+      num_virtual_nodes=4,
       # gt.attn_dropout = 0.5 in the official config is not read by its Exphormer attention: no such key here.
-      dropout=0.0, batch_norm=True, head="node", head_layers=3,
-  ))
+      dropout=0.0,
+      batch_norm=True,
+      head="node",
+      head_layers=3,
+    )
+  )
 
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
   a = config_args.parse_arg(arg, smoke=False, seed=PAPER_SEEDS[0], epochs=120, warmup_epochs=5, graphs_per_pack=32)
   c = graphgps.graphgps_config(
-      task="node_classification", model=model_config(a["smoke"]), data_name="pattern", variant="full",
-      batch_size=32, learning_rate=2e-4, weight_decay=2e-5, epochs=a["epochs"], warmup_epochs=a["warmup_epochs"],
-      seed=a["seed"], workdir=f"runs/exphormer_pattern/seed{a['seed']}",
+    task="node_classification",
+    model=model_config(a["smoke"]),
+    data_name="pattern",
+    variant="full",
+    batch_size=32,
+    learning_rate=2e-4,
+    weight_decay=2e-5,
+    epochs=a["epochs"],
+    warmup_epochs=a["warmup_epochs"],
+    seed=a["seed"],
+    workdir=f"runs/exphormer_pattern/seed{a['seed']}",
   )
   graph_budgets.set_sbm_budgets(c.data, "pattern", a["graphs_per_pack"], EXPANDER_DEGREE)
   if a["smoke"]:
     graphgps.make_sbm_smoke(
-        c, graphs_per_pack=4, batch_size=8, total_steps=6, workdir="runs/exphormer_pattern/smoke",
-        expander_degree=EXPANDER_DEGREE,
+      c,
+      graphs_per_pack=4,
+      batch_size=8,
+      total_steps=6,
+      workdir="runs/exphormer_pattern/smoke",
+      expander_degree=EXPANDER_DEGREE,
     )
   return c
 
@@ -73,11 +97,13 @@ def attention_graph_ablation(num_virtual_nodes: int) -> list[dict[str, object]]:
   The full graph, then without the real edges (no-edge-index), the expander edges (no-expander), the
   virtual nodes (no-virt-node), or both of the latter (no-expander-no-virt).
   """
-  return sweeps.zipped({
+  return sweeps.zipped(
+    {
       "model.real_edges": [True, False, True, True, True],
       "model.expander_edges": [True, True, False, True, False],
       "model.num_virtual_nodes": [num_virtual_nodes, num_virtual_nodes, num_virtual_nodes, 0, 0],
-  })
+    }
+  )
 
 
 def get_sweep(name: str = "") -> list[dict[str, object]]:
@@ -98,5 +124,11 @@ def get_protocol() -> dict[str, object]:
   class-averaged test accuracy at the best-validation epoch.
   """
   return protocols.over_seeds(
-      protocols.SBM_ACCURACY, row="Exphormer (GatedGCN + Exphormer attention, ESLapPE)", paper="exphormer",
-      match={"model": "Exphormer", "dataset": "PATTERN"}, seeds=PAPER_SEEDS, quick_epochs=12, quick_warmup_epochs=1)
+    protocols.SBM_ACCURACY,
+    row="Exphormer (GatedGCN + Exphormer attention, ESLapPE)",
+    paper="exphormer",
+    match={"model": "Exphormer", "dataset": "PATTERN"},
+    seeds=PAPER_SEEDS,
+    quick_epochs=12,
+    quick_warmup_epochs=1,
+  )

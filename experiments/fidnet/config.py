@@ -24,17 +24,15 @@ from __future__ import annotations
 import ml_collections
 
 from configs import args as config_args
-from configs import base
-from configs import optimizers
-from configs import sweeps
+from configs import base, optimizers, sweeps
 
 SEEDS = (0, 1, 2)  # ours: LayoutDM gives no seed protocol for FIDNetV3
 
 # dataset argument -> (config.data.name, TFDS config, number of labels, maximum elements)
 DATASETS = {
-    "synthetic_diagrams": ("synthetic_diagrams", "full", 12, 50),
-    "rico25": ("rico", "rico25-max25", 25, 25),
-    "publaynet": ("publaynet", "max25", 5, 25),
+  "synthetic_diagrams": ("synthetic_diagrams", "full", 12, 50),
+  "rico25": ("rico", "rico25-max25", 25, 25),
+  "publaynet": ("publaynet", "max25", 5, 25),
 }
 
 
@@ -46,10 +44,17 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   c = base.get_base_config()
   c.seed = a["seed"]
   c.task = "layout_fid"
-  c.model = ml_collections.ConfigDict(dict(
-      name="fidnet_v3", num_labels=num_labels, max_elements=max_elements, dim=256, num_heads=4, num_layers=4,
+  c.model = ml_collections.ConfigDict(
+    dict(
+      name="fidnet_v3",
+      num_labels=num_labels,
+      max_elements=max_elements,
+      dim=256,
+      num_heads=4,
+      num_layers=4,
       dropout=0.1,
-  ))
+    )
+  )
   c.data.name, c.data.variant = name, variant
   c.data.manual_dir = ""  # RICO / PubLayNet: the folder holding the released archive
   c.data.max_elements = max_elements

@@ -23,7 +23,6 @@ from experiments.fidnet import config as fidnet_config
 from research.layout import fid
 from research.train import load_model
 
-
 _features = jax.jit(lambda model, boxes, labels, mask: model.features(boxes, labels, mask))
 
 
@@ -53,8 +52,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
   validation, test = (split_features(model, trainer.pipeline, split) for split in ("validation", "test"))
   noisy = split_features(model, trainer.pipeline, "test", noise_std=config.data.noise_std)
   noise_name = f"test vs test with box noise (std {config.data.noise_std})"
-  results = {"validation vs test": fid.frechet_distance_of_features(validation, test),
-             noise_name: fid.frechet_distance_of_features(test, noisy)}
+  results = {
+    "validation vs test": fid.frechet_distance_of_features(validation, test),
+    noise_name: fid.frechet_distance_of_features(test, noisy),
+  }
   print(f"FIDNet features of {args.workdir}: {len(validation):,} validation and {len(test):,} test layouts")
   print("| layouts compared | FID |\n|---|---:|")
   for name, value in results.items():

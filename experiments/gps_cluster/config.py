@@ -22,29 +22,52 @@ from __future__ import annotations
 import ml_collections
 
 from configs import args as config_args
-from configs import graph_budgets
-from configs import graphgps
-from configs import protocols
-from configs import sweeps
+from configs import graph_budgets, graphgps, protocols, sweeps
 
 PAPER_SEEDS = tuple(range(10))
 
 
 def model_config(smoke: bool) -> ml_collections.ConfigDict:
-  return ml_collections.ConfigDict(dict(
-      name="gps", hidden_dim=16 if smoke else 48, num_layers=2 if smoke else 16, num_heads=8 if not smoke else 4,
-      out_dim=6, node_in_dim=7, edge_in_dim=0, local_model="gated_gcn", global_model="transformer",
-      pe="lap_deepset", pe_dim=4 if smoke else 16, pe_channels=10, pe_layers=2, pe_heads=4, dropout=0.1,
-      attn_dropout=0.5, batch_norm=True, layer_norm=False, head="node", head_layers=3,
-  ))
+  return ml_collections.ConfigDict(
+    dict(
+      name="gps",
+      hidden_dim=16 if smoke else 48,
+      num_layers=2 if smoke else 16,
+      num_heads=8 if not smoke else 4,
+      out_dim=6,
+      node_in_dim=7,
+      edge_in_dim=0,
+      local_model="gated_gcn",
+      global_model="transformer",
+      pe="lap_deepset",
+      pe_dim=4 if smoke else 16,
+      pe_channels=10,
+      pe_layers=2,
+      pe_heads=4,
+      dropout=0.1,
+      attn_dropout=0.5,
+      batch_norm=True,
+      layer_norm=False,
+      head="node",
+      head_layers=3,
+    )
+  )
 
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
   a = config_args.parse_arg(arg, smoke=False, seed=PAPER_SEEDS[0], epochs=100, warmup_epochs=5, graphs_per_pack=16)
   c = graphgps.graphgps_config(
-      task="node_classification", model=model_config(a["smoke"]), data_name="cluster", variant="full",
-      batch_size=16, learning_rate=5e-4, weight_decay=1e-5, epochs=a["epochs"], warmup_epochs=a["warmup_epochs"],
-      seed=a["seed"], workdir=f"runs/gps_cluster/seed{a['seed']}",
+    task="node_classification",
+    model=model_config(a["smoke"]),
+    data_name="cluster",
+    variant="full",
+    batch_size=16,
+    learning_rate=5e-4,
+    weight_decay=1e-5,
+    epochs=a["epochs"],
+    warmup_epochs=a["warmup_epochs"],
+    seed=a["seed"],
+    workdir=f"runs/gps_cluster/seed{a['seed']}",
   )
   graph_budgets.set_sbm_budgets(c.data, "cluster", a["graphs_per_pack"])
   if a["smoke"]:
@@ -67,5 +90,11 @@ def get_protocol() -> dict[str, object]:
   accuracy at the best-validation epoch.
   """
   return protocols.over_seeds(
-      protocols.SBM_ACCURACY, row="GPS (GatedGCN + Transformer, LapPE)", paper="graphgps",
-      match={"model": "GPS", "dataset": "CLUSTER"}, seeds=PAPER_SEEDS, quick_epochs=12, quick_warmup_epochs=1)
+    protocols.SBM_ACCURACY,
+    row="GPS (GatedGCN + Transformer, LapPE)",
+    paper="graphgps",
+    match={"model": "GPS", "dataset": "CLUSTER"},
+    seeds=PAPER_SEEDS,
+    quick_epochs=12,
+    quick_warmup_epochs=1,
+  )

@@ -31,11 +31,7 @@ from __future__ import annotations
 import ml_collections
 
 from configs import args as config_args
-from configs import base
-from configs import graph_budgets
-from configs import graphgps
-from configs import optimizers
-from configs import sweeps
+from configs import base, graph_budgets, graphgps, optimizers, sweeps
 from research.data import diagram_graphs
 
 SEEDS = (0, 1, 2)  # ours
@@ -79,9 +75,18 @@ def set_budgets(data: ml_collections.ConfigDict, graphs_per_pack: int) -> None:
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
   a = config_args.parse_arg(arg, smoke=False, seed=SEEDS[0], epochs=3, graphs_per_pack=32)
   c = graphgps.graphgps_config(
-      task="node_classification", model=model_config(a["smoke"]), data_name=diagram_graphs.NAME, variant="full",
-      batch_size=32, eval_batch_size=128, learning_rate=1e-3, weight_decay=1e-5, epochs=a["epochs"],
-      warmup_epochs=0, seed=a["seed"], workdir=f"runs/gps_diagrams/seed{a['seed']}",
+    task="node_classification",
+    model=model_config(a["smoke"]),
+    data_name=diagram_graphs.NAME,
+    variant="full",
+    batch_size=32,
+    eval_batch_size=128,
+    learning_rate=1e-3,
+    weight_decay=1e-5,
+    epochs=a["epochs"],
+    warmup_epochs=0,
+    seed=a["seed"],
+    workdir=f"runs/gps_diagrams/seed{a['seed']}",
   )
   c.optimizer = optimizers.adamw_cosine(learning_rate=1e-3, weight_decay=1e-5, warmup_steps=500, grad_clip_norm=1.0)
   c.data.rwse_steps = RWSE_STEPS
@@ -107,8 +112,11 @@ def get_sweep(name: str = "") -> list[dict[str, object]]:
                    containments only through RWSE (6 runs)
   """
   seeds = sweeps.product({"seed": SEEDS})
-  return sweeps.select(name, {
+  return sweeps.select(
+    name,
+    {
       "seeds": seeds,
       "ablation_global": sweeps.combine(sweeps.product({"model.global_model": ["transformer", "none"]}), seeds),
       "ablation_local": sweeps.combine(sweeps.product({"model.local_model": ["gated_gcn", "none"]}), seeds),
-  })
+    },
+  )

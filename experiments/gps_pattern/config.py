@@ -23,14 +23,13 @@ from __future__ import annotations
 import ml_collections
 
 from configs import args as config_args
-from configs import graph_budgets
-from configs import graphgps
-from configs import protocols
-from configs import sweeps
+from configs import graph_budgets, graphgps, protocols, sweeps
 
 PAPER_SEEDS = tuple(range(10))  # GraphGPS runs seeds 0..9 (`--repeat 10`)
 NUM_CLASSES = 2
 INPUT_DIM = 3  # one-hot of the node features {0, 1, 2}
+
+
 def model_config(smoke: bool) -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
   c.name = "gps"
@@ -59,9 +58,17 @@ def model_config(smoke: bool) -> ml_collections.ConfigDict:
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
   a = config_args.parse_arg(arg, smoke=False, seed=PAPER_SEEDS[0], epochs=100, warmup_epochs=5, graphs_per_pack=32)
   c = graphgps.graphgps_config(
-      task="node_classification", model=model_config(a["smoke"]), data_name="pattern", variant="full",
-      batch_size=32, learning_rate=5e-4, weight_decay=1e-5, epochs=a["epochs"], warmup_epochs=a["warmup_epochs"],
-      seed=a["seed"], workdir=f"runs/gps_pattern/seed{a['seed']}",
+    task="node_classification",
+    model=model_config(a["smoke"]),
+    data_name="pattern",
+    variant="full",
+    batch_size=32,
+    learning_rate=5e-4,
+    weight_decay=1e-5,
+    epochs=a["epochs"],
+    warmup_epochs=a["warmup_epochs"],
+    seed=a["seed"],
+    workdir=f"runs/gps_pattern/seed{a['seed']}",
   )
   graph_budgets.set_sbm_budgets(c.data, "pattern", a["graphs_per_pack"])  # 32: the whole batch on one device
   if a["smoke"]:
@@ -84,5 +91,11 @@ def get_protocol() -> dict[str, object]:
   accuracy at the best-validation epoch.
   """
   return protocols.over_seeds(
-      protocols.SBM_ACCURACY, row="GPS (GatedGCN + Transformer, LapPE)", paper="graphgps",
-      match={"model": "GPS", "dataset": "PATTERN"}, seeds=PAPER_SEEDS, quick_epochs=8, quick_warmup_epochs=0)
+    protocols.SBM_ACCURACY,
+    row="GPS (GatedGCN + Transformer, LapPE)",
+    paper="graphgps",
+    match={"model": "GPS", "dataset": "PATTERN"},
+    seeds=PAPER_SEEDS,
+    quick_epochs=8,
+    quick_warmup_epochs=0,
+  )

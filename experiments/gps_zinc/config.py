@@ -25,10 +25,7 @@ from __future__ import annotations
 import ml_collections
 
 from configs import args as config_args
-from configs import base
-from configs import graphgps
-from configs import protocols
-from configs import sweeps
+from configs import base, graphgps, protocols, sweeps
 
 PAPER_SEEDS = tuple(range(10))  # GraphGPS runs seeds 0..9
 NODE_VOCAB, EDGE_VOCAB = 28, 4  # atom types; bond types (0 = none, 1..3)
@@ -63,9 +60,18 @@ def model_config(smoke: bool) -> ml_collections.ConfigDict:
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
   a = config_args.parse_arg(arg, smoke=False, seed=PAPER_SEEDS[0], epochs=2000, warmup_epochs=50, variant="subset")
   c = graphgps.graphgps_config(
-      task="graph_regression", model=model_config(a["smoke"]), data_name="zinc", variant=a["variant"],
-      batch_size=32, eval_batch_size=128, learning_rate=1e-3, weight_decay=1e-5, epochs=a["epochs"],
-      warmup_epochs=a["warmup_epochs"], seed=a["seed"], workdir=f"runs/gps_zinc/seed{a['seed']}",
+    task="graph_regression",
+    model=model_config(a["smoke"]),
+    data_name="zinc",
+    variant=a["variant"],
+    batch_size=32,
+    eval_batch_size=128,
+    learning_rate=1e-3,
+    weight_decay=1e-5,
+    epochs=a["epochs"],
+    warmup_epochs=a["warmup_epochs"],
+    seed=a["seed"],
+    workdir=f"runs/gps_zinc/seed{a['seed']}",
   )
   c.data.manual_dir = ""  # "" = <data_dir>/downloads/manual
   c.data.max_nodes = MAX_NODES
@@ -94,14 +100,20 @@ def get_sweep(name: str = "") -> list[dict[str, object]]:
   seeds = sweeps.product({"seed": PAPER_SEEDS})
   global_models = sweeps.product({"model.global_model": ["transformer", "performer", "none"]})
   local_models = sweeps.product({"model.local_model": ["gine", "gated_gcn", "none"]})
-  pes = [{"model.pe": "none"}, {"model.pe": "rwse"},
-         {"model.pe": "lap_deepset", "model.pe_channels": 8, "model.pe_dim": 8}]
-  return sweeps.select(name, {
+  pes = [
+    {"model.pe": "none"},
+    {"model.pe": "rwse"},
+    {"model.pe": "lap_deepset", "model.pe_channels": 8, "model.pe_dim": 8},
+  ]
+  return sweeps.select(
+    name,
+    {
       "seeds": seeds,
       "ablation_global": sweeps.combine(global_models, seeds),
       "ablation_local": sweeps.combine(local_models, seeds),
       "ablation_pe": sweeps.combine(pes, seeds),
-  })
+    },
+  )
 
 
 def get_protocol() -> dict[str, object]:
@@ -109,5 +121,11 @@ def get_protocol() -> dict[str, object]:
   best-validation epoch.
   """
   return protocols.over_seeds(
-      protocols.MAE, row="GPS (GINE + Transformer, RWSE)", paper="graphgps",
-      match={"model": "GPS", "dataset": "ZINC"}, seeds=PAPER_SEEDS, quick_epochs=20, quick_warmup_epochs=1)
+    protocols.MAE,
+    row="GPS (GINE + Transformer, RWSE)",
+    paper="graphgps",
+    match={"model": "GPS", "dataset": "ZINC"},
+    seeds=PAPER_SEEDS,
+    quick_epochs=20,
+    quick_warmup_epochs=1,
+  )

@@ -44,10 +44,7 @@ from __future__ import annotations
 import ml_collections
 
 from configs import args as config_args
-from configs import base
-from configs import optimizers
-from configs import protocols
-from configs import sweeps
+from configs import base, optimizers, protocols, sweeps
 from experiments.gps_zinc import config as gps_zinc_config
 from research.data import zinc
 
@@ -59,13 +56,26 @@ V1_TABLE_ROWS = 64  # v1.0's ZINC atom, edge and degree tables (nn.Embedding(64,
 
 
 def model_config(smoke: bool) -> ml_collections.ConfigDict:
-  return ml_collections.ConfigDict(dict(
-      name="graphormer", hidden_dim=16 if smoke else 80, ffn_dim=16 if smoke else 80,
-      num_layers=2 if smoke else 12, num_heads=4 if smoke else 8, out_dim=1, node_vocab=V1_TABLE_ROWS,
-      edge_vocab=V1_TABLE_ROWS, num_degrees=V1_TABLE_ROWS, num_spatial=40, num_edge_distances=40,
-      multi_hop_max_dist=zinc.PATH_HOPS, dropout=0.1, input_dropout=0.1, attention_dropout=0.1,
+  return ml_collections.ConfigDict(
+    dict(
+      name="graphormer",
+      hidden_dim=16 if smoke else 80,
+      ffn_dim=16 if smoke else 80,
+      num_layers=2 if smoke else 12,
+      num_heads=4 if smoke else 8,
+      out_dim=1,
+      node_vocab=V1_TABLE_ROWS,
+      edge_vocab=V1_TABLE_ROWS,
+      num_degrees=V1_TABLE_ROWS,
+      num_spatial=40,
+      num_edge_distances=40,
+      multi_hop_max_dist=zinc.PATH_HOPS,
+      dropout=0.1,
+      input_dropout=0.1,
+      attention_dropout=0.1,
       activation_dropout=0.0,
-  ))
+    )
+  )
 
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
@@ -84,7 +94,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   c.data.cache = True  # 12k graphs, ~22 KB each with their pair fields: decoded once ...
   c.data.num_threads = 0  # ... and read by the prefetch thread
   c.optimizer = optimizers.adamw_cosine(
-      learning_rate=2e-4, weight_decay=0.01, warmup_epochs=a["warmup_epochs"], grad_clip_norm=0.0
+    learning_rate=2e-4, weight_decay=0.01, warmup_epochs=a["warmup_epochs"], grad_clip_norm=0.0
   )  # v1.0: linear decay to 1e-9 (see the module docstring)
   c.epochs = a["epochs"]
   c.eval_every_steps = 10 * STEPS_PER_EPOCH  # v1.0 --check_val_every_n_epoch 10
@@ -119,5 +129,11 @@ def get_protocol() -> dict[str, object]:
   MAE at the best-validation epoch.
   """
   return protocols.over_seeds(
-      protocols.MAE, row="Graphormer-Slim", paper="graphormer", match={"model": "Graphormer-Slim", "dataset": "ZINC"},
-      seeds=PAPER_SEEDS, quick_epochs=20, quick_warmup_epochs=2)
+    protocols.MAE,
+    row="Graphormer-Slim",
+    paper="graphormer",
+    match={"model": "Graphormer-Slim", "dataset": "ZINC"},
+    seeds=PAPER_SEEDS,
+    quick_epochs=20,
+    quick_warmup_epochs=2,
+  )

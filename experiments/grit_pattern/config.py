@@ -22,28 +22,45 @@ from __future__ import annotations
 import ml_collections
 
 from configs import args as config_args
-from configs import graph_budgets
-from configs import graphgps
-from configs import protocols
-from configs import sweeps
+from configs import graph_budgets, graphgps, protocols, sweeps
 
 PAPER_SEEDS = (0, 1, 2, 3)  # the official run scripts' seeds
 
 
 def model_config(smoke: bool) -> ml_collections.ConfigDict:
-  return ml_collections.ConfigDict(dict(
-      name="grit", hidden_dim=16 if smoke else 64, num_layers=2 if smoke else 10, num_heads=4 if smoke else 8,
-      out_dim=1, node_in_dim=3, rrwp_steps=21, dropout=0.0, attn_dropout=0.2, batch_norm=True, layer_norm=False,
-      head="node", head_layers=3,
-  ))
+  return ml_collections.ConfigDict(
+    dict(
+      name="grit",
+      hidden_dim=16 if smoke else 64,
+      num_layers=2 if smoke else 10,
+      num_heads=4 if smoke else 8,
+      out_dim=1,
+      node_in_dim=3,
+      rrwp_steps=21,
+      dropout=0.0,
+      attn_dropout=0.2,
+      batch_norm=True,
+      layer_norm=False,
+      head="node",
+      head_layers=3,
+    )
+  )
 
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
   a = config_args.parse_arg(arg, smoke=False, seed=PAPER_SEEDS[0], epochs=100, warmup_epochs=5, graphs_per_pack=32)
   c = graphgps.graphgps_config(
-      task="node_classification", model=model_config(a["smoke"]), data_name="pattern", variant="full",
-      batch_size=32, learning_rate=5e-4, weight_decay=1e-5, epochs=a["epochs"], warmup_epochs=a["warmup_epochs"],
-      seed=a["seed"], workdir=f"runs/grit_pattern/seed{a['seed']}",
+    task="node_classification",
+    model=model_config(a["smoke"]),
+    data_name="pattern",
+    variant="full",
+    batch_size=32,
+    learning_rate=5e-4,
+    weight_decay=1e-5,
+    epochs=a["epochs"],
+    warmup_epochs=a["warmup_epochs"],
+    seed=a["seed"],
+    workdir=f"runs/grit_pattern/seed{a['seed']}",
   )
   graph_budgets.set_sbm_budgets(c.data, "pattern", a["graphs_per_pack"])
   if a["smoke"]:
@@ -66,5 +83,11 @@ def get_protocol() -> dict[str, object]:
   accuracy at the best-validation epoch.
   """
   return protocols.over_seeds(
-      protocols.SBM_ACCURACY, row="GRIT (RRWP)", paper="grit", match={"model": "GRIT", "dataset": "PATTERN"},
-      seeds=PAPER_SEEDS, quick_epochs=12, quick_warmup_epochs=1)
+    protocols.SBM_ACCURACY,
+    row="GRIT (RRWP)",
+    paper="grit",
+    match={"model": "GRIT", "dataset": "PATTERN"},
+    seeds=PAPER_SEEDS,
+    quick_epochs=12,
+    quick_warmup_epochs=1,
+  )

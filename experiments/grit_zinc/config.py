@@ -21,27 +21,40 @@ from __future__ import annotations
 import ml_collections
 
 from configs import args as config_args
-from configs import protocols
-from configs import sweeps
+from configs import protocols, sweeps
 from experiments.gps_zinc import config as gps_zinc_config
 
 PAPER_SEEDS = (0, 1, 2, 3)  # the official run scripts' seeds
 
 
 def model_config(smoke: bool) -> ml_collections.ConfigDict:
-  return ml_collections.ConfigDict(dict(
-      name="grit", hidden_dim=16 if smoke else 64, num_layers=2 if smoke else 10, num_heads=4 if smoke else 8,
+  return ml_collections.ConfigDict(
+    dict(
+      name="grit",
+      hidden_dim=16 if smoke else 64,
+      num_layers=2 if smoke else 10,
+      num_heads=4 if smoke else 8,
       # 21 atom types occur in ZINC-12k (official); the smoke fixture uses all 28 of ZINC.
-      out_dim=1, node_vocab=28 if smoke else 21, edge_vocab=4, rrwp_steps=21, dropout=0.0, attn_dropout=0.2, batch_norm=True,
-      layer_norm=False, head="graph", head_layers=3, graph_pooling="sum",
-  ))
+      out_dim=1,
+      node_vocab=28 if smoke else 21,
+      edge_vocab=4,
+      rrwp_steps=21,
+      dropout=0.0,
+      attn_dropout=0.2,
+      batch_norm=True,
+      layer_norm=False,
+      head="graph",
+      head_layers=3,
+      graph_pooling="sum",
+    )
+  )
 
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
   a = config_args.parse_arg(arg, smoke=False, seed=PAPER_SEEDS[0], epochs=2000, warmup_epochs=50, variant="subset")
   # The data and training settings are GraphGPS's ZINC ones (the GRIT configs fork them).
   c = gps_zinc_config.get_config(
-      f"smoke={a['smoke']},seed={a['seed']},epochs={a['epochs']},warmup_epochs={a['warmup_epochs']},variant={a['variant']}"
+    f"smoke={a['smoke']},seed={a['seed']},epochs={a['epochs']},warmup_epochs={a['warmup_epochs']},variant={a['variant']}"
   )
   c.model = model_config(a["smoke"])
   c.workdir = "runs/grit_zinc/smoke" if a["smoke"] else f"runs/grit_zinc/seed{a['seed']}"
@@ -70,5 +83,11 @@ def get_protocol() -> dict[str, object]:
   best-validation epoch.
   """
   return protocols.over_seeds(
-      protocols.MAE, row="GRIT (RRWP)", paper="grit", match={"model": "GRIT", "dataset": "ZINC"}, seeds=PAPER_SEEDS,
-      quick_epochs=20, quick_warmup_epochs=1)
+    protocols.MAE,
+    row="GRIT (RRWP)",
+    paper="grit",
+    match={"model": "GRIT", "dataset": "ZINC"},
+    seeds=PAPER_SEEDS,
+    quick_epochs=20,
+    quick_warmup_epochs=1,
+  )

@@ -32,12 +32,7 @@ from __future__ import annotations
 import ml_collections
 
 from configs import args as config_args
-from configs import base
-from configs import graph_budgets
-from configs import graphgps
-from configs import optimizers
-from configs import protocols
-from configs import sweeps
+from configs import base, graph_budgets, graphgps, optimizers, protocols, sweeps
 from research.data import sbm
 
 PAPER_SEEDS = (41, 95, 12, 35)  # scripts/SBMs/script_main_SBMs_node_classification_PATTERN_500k.sh
@@ -49,13 +44,26 @@ PES = sweeps.product({"model.pe": ["lap_sym", "none"]})
 
 
 def model_config(smoke: bool) -> ml_collections.ConfigDict:
-  return ml_collections.ConfigDict(dict(
-      name="gt", hidden_dim=16 if smoke else 80, num_layers=2 if smoke else 10, num_heads=4 if smoke else 8,
+  return ml_collections.ConfigDict(
+    dict(
+      name="gt",
+      hidden_dim=16 if smoke else 80,
+      num_layers=2 if smoke else 10,
+      num_heads=4 if smoke else 8,
       out_dim=sbm.PATTERN_NUM_CLASSES,  # n_classes logits, softmax cross-entropy
-      attention="sparse", node_in_dim=sbm.PATTERN_INPUT_DIM, edge_in_dim=0, pe="lap_sym", pe_dim=2,
-      dropout=0.0, in_feat_dropout=0.0, readout="none",  # node-level outputs
-      batch_norm=True, layer_norm=False, residual=True,
-  ))
+      attention="sparse",
+      node_in_dim=sbm.PATTERN_INPUT_DIM,
+      edge_in_dim=0,
+      pe="lap_sym",
+      pe_dim=2,
+      dropout=0.0,
+      in_feat_dropout=0.0,
+      readout="none",  # node-level outputs
+      batch_norm=True,
+      layer_norm=False,
+      residual=True,
+    )
+  )
 
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
@@ -99,13 +107,16 @@ def get_sweep(name: str = "") -> list[dict[str, object]]:
   not expressible: this GT has no WL positional encoding.
   """
   seeds = sweeps.product({"seed": PAPER_SEEDS})
-  return sweeps.select(name, {
+  return sweeps.select(
+    name,
+    {
       "seeds": seeds,
       "ablation_pe": sweeps.combine(PES, seeds),
       "ablation_norm": sweeps.combine(NORMS, seeds),
       "ablation_attention": sweeps.combine(ATTENTIONS, seeds),
       "table1": sweeps.combine(ATTENTIONS, NORMS, PES, seeds),
-  })
+    },
+  )
 
 
 def get_protocol() -> dict[str, object]:
@@ -113,6 +124,12 @@ def get_protocol() -> dict[str, object]:
   accuracy of the last-epoch model.
   """
   return protocols.over_seeds(
-      protocols.SBM_ACCURACY, row="GT (sparse graph, BatchNorm, LapPE)", paper="gt",
-      match={"model": "GT", "dataset": "PATTERN"}, seeds=PAPER_SEEDS, quick_epochs=10, quick_warmup_epochs=0,
-      at="final")
+    protocols.SBM_ACCURACY,
+    row="GT (sparse graph, BatchNorm, LapPE)",
+    paper="gt",
+    match={"model": "GT", "dataset": "PATTERN"},
+    seeds=PAPER_SEEDS,
+    quick_epochs=10,
+    quick_warmup_epochs=0,
+    at="final",
+  )

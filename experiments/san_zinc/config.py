@@ -33,24 +33,39 @@ from __future__ import annotations
 import ml_collections
 
 from configs import args as config_args
-from configs import base
-from configs import optimizers
-from configs import protocols
-from configs import sweeps
+from configs import base, optimizers, protocols, sweeps
 from experiments.gps_zinc import config as gps_zinc_config
 
 PAPER_SEEDS = (41, 55, 13, 88)  # scripts/ZINC/optimized/zinc_optimized
 
 
 def model_config(smoke: bool) -> ml_collections.ConfigDict:
-  return ml_collections.ConfigDict(dict(
-      name="san", hidden_dim=16 if smoke else 56, num_layers=2 if smoke else 10, num_heads=4 if smoke else 8,
-      out_dim=1, full_graph=True, gamma=1e-5, node_vocab=gps_zinc_config.NODE_VOCAB,
-      edge_vocab=gps_zinc_config.EDGE_VOCAB, lpe_frequencies=10, lpe_eigenpairs="lap_sym",
-      lpe_dim=4 if smoke else 8, lpe_layers=1 if smoke else 2, lpe_heads=2 if smoke else 4,
-      lpe_ffn_dim=16 if smoke else 2048, lpe_dropout=0.1, dropout=0.0, in_feat_dropout=0.0, readout="sum",
-      batch_norm=True, layer_norm=False, residual=True,
-  ))
+  return ml_collections.ConfigDict(
+    dict(
+      name="san",
+      hidden_dim=16 if smoke else 56,
+      num_layers=2 if smoke else 10,
+      num_heads=4 if smoke else 8,
+      out_dim=1,
+      full_graph=True,
+      gamma=1e-5,
+      node_vocab=gps_zinc_config.NODE_VOCAB,
+      edge_vocab=gps_zinc_config.EDGE_VOCAB,
+      lpe_frequencies=10,
+      lpe_eigenpairs="lap_sym",
+      lpe_dim=4 if smoke else 8,
+      lpe_layers=1 if smoke else 2,
+      lpe_heads=2 if smoke else 4,
+      lpe_ffn_dim=16 if smoke else 2048,
+      lpe_dropout=0.1,
+      dropout=0.0,
+      in_feat_dropout=0.0,
+      readout="sum",
+      batch_norm=True,
+      layer_norm=False,
+      residual=True,
+    )
+  )
 
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
@@ -104,11 +119,14 @@ def get_sweep(name: str = "") -> list[dict[str, object]]:
   lpe_dims = [model_config(smoke=False).lpe_dim, 0]  # 0: no LPE
   attention_lpe = sweeps.product({"model.full_graph": [True, False], "model.lpe_dim": lpe_dims})
   gammas = sweeps.product({"model.gamma": [1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8]})
-  return sweeps.select(name, {
+  return sweeps.select(
+    name,
+    {
       "seeds": seeds,
       "ablation": sweeps.combine(attention_lpe, seeds),
       "ablation_gamma": sweeps.combine(gammas, seeds),
-  })
+    },
+  )
 
 
 def get_protocol() -> dict[str, object]:
@@ -116,5 +134,11 @@ def get_protocol() -> dict[str, object]:
   the best-validation epoch.
   """
   return protocols.over_seeds(
-      protocols.MAE, row="SAN (full graph, node LPE)", paper="san", match={"model": "SAN", "dataset": "ZINC"},
-      seeds=PAPER_SEEDS, quick_epochs=20, quick_warmup_epochs=0)
+    protocols.MAE,
+    row="SAN (full graph, node LPE)",
+    paper="san",
+    match={"model": "SAN", "dataset": "ZINC"},
+    seeds=PAPER_SEEDS,
+    quick_epochs=20,
+    quick_warmup_epochs=0,
+  )

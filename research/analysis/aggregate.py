@@ -31,13 +31,16 @@ ALL = "all"  # the one variant of a sweep that varies replicate keys only
 LOWER_IS_BETTER = ("loss", "mae", "mse", "rmse", "error", "fid", "perplexity")
 
 
-def variant_keys(frame: pd.DataFrame, by: Sequence[str] | None = None,
-                 replicate_keys: Sequence[str] = REPLICATE_KEYS) -> list[str]:
+def variant_keys(
+  frame: pd.DataFrame, by: Sequence[str] | None = None, replicate_keys: Sequence[str] = REPLICATE_KEYS
+) -> list[str]:
   """The columns that tell variants apart: `by`, or the frame's sweep override keys less the replicate keys."""
   if by is None:
     if runs_lib.OVERRIDES not in frame.attrs:
-      raise ValueError("The frame does not say which columns are its sweep's overrides (frame.attrs['overrides'], "
-                       "set by load_sweep and metric_curves); pass by=[...] naming the columns of a variant.")
+      raise ValueError(
+        "The frame does not say which columns are its sweep's overrides (frame.attrs['overrides'], "
+        "set by load_sweep and metric_curves); pass by=[...] naming the columns of a variant."
+      )
     by = [k for k in frame.attrs[runs_lib.OVERRIDES] if k not in replicate_keys]
   missing = [k for k in by if k not in frame.columns]
   if missing:
@@ -55,8 +58,10 @@ def _check_metrics(frame: pd.DataFrame, metrics: Sequence[str]) -> None:
   if missing:
     metric_columns = [c for c in frame.columns if str(c).startswith(("final/", "best/"))]
     statuses = frame["status"].value_counts().to_dict() if "status" in frame.columns else {}
-    raise ValueError(f"No column {missing} in the frame; metric columns: {metric_columns or 'none'}. final/ and "
-                     f"best/ columns come from finished runs' final.json (run statuses: {statuses}).")
+    raise ValueError(
+      f"No column {missing} in the frame; metric columns: {metric_columns or 'none'}. final/ and "
+      f"best/ columns come from finished runs' final.json (run statuses: {statuses})."
+    )
 
 
 def diverged_runs(frame: pd.DataFrame) -> list[str]:
@@ -83,8 +88,14 @@ def _groups(frame: pd.DataFrame, keys: Sequence[str]) -> list[pd.Series]:
   return [frame[k] for k in keys] if keys else [pd.Series(ALL, index=frame.index, name="variant")]
 
 
-def aggregate(frame: pd.DataFrame, metrics: str | Sequence[str], *, by: Sequence[str] | None = None,
-              replicate_keys: Sequence[str] = REPLICATE_KEYS, ddof: int = 1) -> pd.DataFrame:
+def aggregate(
+  frame: pd.DataFrame,
+  metrics: str | Sequence[str],
+  *,
+  by: Sequence[str] | None = None,
+  replicate_keys: Sequence[str] = REPLICATE_KEYS,
+  ddof: int = 1,
+) -> pd.DataFrame:
   """Mean, std (ddof=1 by default) and count of `metrics` per variant, variants in sweep order.
 
   Rows: one per variant (indexed by the variant keys); columns: (metric, "mean" | "std" | "count").
@@ -98,15 +109,27 @@ def aggregate(frame: pd.DataFrame, metrics: str | Sequence[str], *, by: Sequence
   return stats.swaplevel(axis=1)[[(m, s) for m in metrics for s in STATS]]
 
 
-def aggregate_curves(curves: pd.DataFrame, *, by: Sequence[str] | None = None,
-                     replicate_keys: Sequence[str] = REPLICATE_KEYS, ddof: int = 1) -> pd.DataFrame:
+def aggregate_curves(
+  curves: pd.DataFrame,
+  *,
+  by: Sequence[str] | None = None,
+  replicate_keys: Sequence[str] = REPLICATE_KEYS,
+  ddof: int = 1,
+) -> pd.DataFrame:
   """Per variant, metric and step over replicates: mean, std, min, max, count (a long frame)."""
   keys = variant_keys(curves, by, replicate_keys)
   curves = without_diverged(curves)
   grouped = curves.groupby([*_groups(curves, keys), curves["metric"], curves["step"]], sort=False, dropna=False)
   values = grouped["value"]
-  stats = pd.DataFrame({"mean": values.mean(), "std": values.std(ddof=ddof), "min": values.min(),
-                        "max": values.max(), "count": values.count()})
+  stats = pd.DataFrame(
+    {
+      "mean": values.mean(),
+      "std": values.std(ddof=ddof),
+      "min": values.min(),
+      "max": values.max(),
+      "count": values.count(),
+    }
+  )
   stats = stats.reset_index()
   stats.attrs[runs_lib.OVERRIDES] = keys
   return stats
@@ -140,8 +163,20 @@ def _best(means: pd.Series, lower: bool) -> np.ndarray:
   return (means == (finite.min() if lower else finite.max())).to_numpy()
 
 
-_LATEX_SPECIAL = str.maketrans({"\\": r"\textbackslash{}", "_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#",
-                                "$": r"\$", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}"})
+_LATEX_SPECIAL = str.maketrans(
+  {
+    "\\": r"\textbackslash{}",
+    "_": r"\_",
+    "%": r"\%",
+    "&": r"\&",
+    "#": r"\#",
+    "$": r"\$",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\^{}",
+  }
+)
 
 
 def _text(value: object) -> str:
@@ -149,8 +184,9 @@ def _text(value: object) -> str:
   return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
 
 
-def _rows(stats: pd.DataFrame, metrics: Sequence[str], scale: float, digits: int,
-          higher_is_better: bool | None) -> tuple[list[list[str]], list[list[bool]]]:
+def _rows(
+  stats: pd.DataFrame, metrics: Sequence[str], scale: float, digits: int, higher_is_better: bool | None
+) -> tuple[list[list[str]], list[list[bool]]]:
   """Text cells (variant values, then one cell per metric) and where each metric's best is."""
   cells = [list(map(_text, values)) for values in stats.index.to_frame(index=False).itertuples(index=False)]
   best = [[False] * len(row) for row in cells]
@@ -175,16 +211,29 @@ def _latex(header: list[str], cells: list[list[str]], best: list[list[bool]], nu
     text = text.translate(_LATEX_SPECIAL).replace("±", r"$\pm$").replace("–", "--")
     return rf"\textbf{{{text}}}" if is_best else text
 
-  lines = [rf"\begin{{tabular}}{{{'l' * num_keys}{'r' * (len(header) - num_keys)}}}", r"\toprule",
-           " & ".join(h.translate(_LATEX_SPECIAL).replace("×", r"$\times$") for h in header) + r" \\", r"\midrule"]
+  lines = [
+    rf"\begin{{tabular}}{{{'l' * num_keys}{'r' * (len(header) - num_keys)}}}",
+    r"\toprule",
+    " & ".join(h.translate(_LATEX_SPECIAL).replace("×", r"$\times$") for h in header) + r" \\",
+    r"\midrule",
+  ]
   lines += [" & ".join(cell(c, m) for c, m in zip(row, marks)) + r" \\" for row, marks in zip(cells, best)]
   lines += [r"\bottomrule", r"\end{tabular}", f"% {note}"]
   return "\n".join(lines) + "\n"
 
 
-def ablation_table(frame: pd.DataFrame, metrics: str | Sequence[str], *, by: Sequence[str] | None = None,
-                   replicate_keys: Sequence[str] = REPLICATE_KEYS, scale: float = 1.0, digits: int = 2,
-                   ddof: int = 1, higher_is_better: bool | None = None, latex: bool = False) -> str:
+def ablation_table(
+  frame: pd.DataFrame,
+  metrics: str | Sequence[str],
+  *,
+  by: Sequence[str] | None = None,
+  replicate_keys: Sequence[str] = REPLICATE_KEYS,
+  scale: float = 1.0,
+  digits: int = 2,
+  ddof: int = 1,
+  higher_is_better: bool | None = None,
+  latex: bool = False,
+) -> str:
   """One row per variant, one `mean ± std (n)` column per metric, the best variant in bold.
 
   `scale` multiplies every value (100 for %); `higher_is_better=None` guesses each metric's
@@ -217,9 +266,14 @@ def _in_stds(effect: float, noise: float) -> float:
   return math.inf if effect > 0 else 0.0
 
 
-def component_effects(frame: pd.DataFrame, metric: str, *, by: Sequence[str] | None = None,
-                      replicate_keys: Sequence[str] = REPLICATE_KEYS,
-                      higher_is_better: bool | None = None) -> pd.DataFrame:
+def component_effects(
+  frame: pd.DataFrame,
+  metric: str,
+  *,
+  by: Sequence[str] | None = None,
+  replicate_keys: Sequence[str] = REPLICATE_KEYS,
+  higher_is_better: bool | None = None,
+) -> pd.DataFrame:
   """Which ablated component matters: per variant key, its best and worst value and the gap between them.
 
   Each value's mean runs over every run that has it (the other components and the replicates
@@ -244,9 +298,19 @@ def component_effects(frame: pd.DataFrame, metric: str, *, by: Sequence[str] | N
     best, worst = (means.idxmin(), means.idxmax()) if lower else (means.idxmax(), means.idxmin())
     effect = abs(means[best] - means[worst])
     sides = [done.loc[done[key] == value, metric].astype("float64") for value in (best, worst)]
-    p_value = (scipy_stats.ttest_ind(*sides, equal_var=False).pvalue
-               if min(map(len, sides)) >= 2 and best != worst else math.nan)
-    rows.append({"component": key, "values": len(means), "best": best, "worst": worst, "effect": effect,
-                 "replicate_std": noise, "effect_in_stds": _in_stds(effect, noise),
-                 "p_value": float(p_value)})
+    p_value = (
+      scipy_stats.ttest_ind(*sides, equal_var=False).pvalue if min(map(len, sides)) >= 2 and best != worst else math.nan
+    )
+    rows.append(
+      {
+        "component": key,
+        "values": len(means),
+        "best": best,
+        "worst": worst,
+        "effect": effect,
+        "replicate_std": noise,
+        "effect_in_stds": _in_stds(effect, noise),
+        "p_value": float(p_value),
+      }
+    )
   return pd.DataFrame(rows).sort_values("effect_in_stds", ascending=False, ignore_index=True)

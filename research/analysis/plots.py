@@ -52,21 +52,29 @@ def _plot_variants(ax: Axes, stats: pd.DataFrame, metric: str, band: str | None)
   for values, variant in rows.groupby(keys, sort=False, dropna=False):
     variant = variant.sort_values("step")
     label = aggregate_lib.variant_label(stats.attrs[runs_lib.OVERRIDES], values)
-    line, = ax.plot(variant["step"], variant["mean"], label=f"{label} (n={variant['count'].max()})")
+    (line,) = ax.plot(variant["step"], variant["mean"], label=f"{label} (n={variant['count'].max()})")
     if band == "minmax":
       ax.fill_between(variant["step"], variant["min"], variant["max"], color=line.get_color(), alpha=0.2, lw=0)
     elif band == "std":
       std = variant["std"].fillna(0.0)
-      ax.fill_between(variant["step"], variant["mean"] - std, variant["mean"] + std, color=line.get_color(),
-                      alpha=0.2, lw=0)
+      ax.fill_between(
+        variant["step"], variant["mean"] - std, variant["mean"] + std, color=line.get_color(), alpha=0.2, lw=0
+      )
   ax.set_xlabel("step")
   ax.set_ylabel(metric)
   ax.legend(fontsize=8)
 
 
-def plot_learning_curves(curves: pd.DataFrame, metric: str | Sequence[str], *, by: Sequence[str] | None = None,
-                         replicate_keys: Sequence[str] = aggregate_lib.REPLICATE_KEYS, band: str | None = "minmax",
-                         logy: bool = False, save: str | os.PathLike | None = None) -> Figure:
+def plot_learning_curves(
+  curves: pd.DataFrame,
+  metric: str | Sequence[str],
+  *,
+  by: Sequence[str] | None = None,
+  replicate_keys: Sequence[str] = aggregate_lib.REPLICATE_KEYS,
+  band: str | None = "minmax",
+  logy: bool = False,
+  save: str | os.PathLike | None = None,
+) -> Figure:
   """`metric` (one panel per metric) over steps per variant: the mean over replicates and a band
   ("minmax" across replicates, "std" for mean ± std, None for none). `curves` is metric_curves' frame."""
   _check_choice("band", band, BANDS)
@@ -83,14 +91,20 @@ def plot_learning_curves(curves: pd.DataFrame, metric: str | Sequence[str], *, b
   return _finish(fig, save)
 
 
-def plot_grad_norm_curves(diagnostics_frame: pd.DataFrame, key: str = "grad_norm_global", *,
-                          by: Sequence[str] | None = None,
-                          replicate_keys: Sequence[str] = aggregate_lib.REPLICATE_KEYS,
-                          band: str | None = "minmax", save: str | os.PathLike | None = None) -> Figure:
+def plot_grad_norm_curves(
+  diagnostics_frame: pd.DataFrame,
+  key: str = "grad_norm_global",
+  *,
+  by: Sequence[str] | None = None,
+  replicate_keys: Sequence[str] = aggregate_lib.REPLICATE_KEYS,
+  band: str | None = "minmax",
+  save: str | os.PathLike | None = None,
+) -> Figure:
   """A gradient norm (`grad_norm_global` by default, or `grad_norm/<module>`) per variant over steps, log scale.
   `diagnostics_frame` is diagnostic_curves' frame."""
-  return plot_learning_curves(diagnostics_frame, key, by=by, replicate_keys=replicate_keys, band=band, logy=True,
-                              save=save)
+  return plot_learning_curves(
+    diagnostics_frame, key, by=by, replicate_keys=replicate_keys, band=band, logy=True, save=save
+  )
 
 
 def _one_run(frame: pd.DataFrame, run: str | None) -> str:
@@ -110,8 +124,10 @@ def _diagnostic_rows(frame: pd.DataFrame, run: str) -> list[dict[str, float]]:
   frame = frame[frame["run"] == run]
   wide = frame.pivot(index="step", columns="metric", values="value").sort_index()
   if not any(str(c).startswith(GRAD_NORM) for c in wide.columns):
-    raise ValueError(f"No per-module gradient norms ({GRAD_NORM}<module>) in the frame; load them with "
-                     "diagnostic_curves(path) or diagnostic_curves(path, 'grad_norm/*').")
+    raise ValueError(
+      f"No per-module gradient norms ({GRAD_NORM}<module>) in the frame; load them with "
+      "diagnostic_curves(path) or diagnostic_curves(path, 'grad_norm/*')."
+    )
   return [{"step": step, **row.dropna().to_dict()} for step, row in wide.iterrows()]
 
 
@@ -123,8 +139,14 @@ def module_verdicts(diagnostics_frame: pd.DataFrame, run: str | None = None) -> 
   return _verdict_frame(_diagnostic_rows(diagnostics_frame, _one_run(diagnostics_frame, run)))
 
 
-def grad_norm_spikes(diagnostics_frame: pd.DataFrame, run: str | None = None, *, key: str = "grad_norm_global",
-                     factor: float = 5.0, window: int = 10) -> pd.DataFrame:
+def grad_norm_spikes(
+  diagnostics_frame: pd.DataFrame,
+  run: str | None = None,
+  *,
+  key: str = "grad_norm_global",
+  factor: float = 5.0,
+  window: int = 10,
+) -> pd.DataFrame:
   """Steps of one run where `key` exceeds `factor` times its median over the `window` logged steps before.
 
   Columns: step, value, median_before, ratio (the first `window` steps have no baseline and are never spikes).
@@ -135,26 +157,35 @@ def grad_norm_spikes(diagnostics_frame: pd.DataFrame, run: str | None = None, *,
     raise ValueError(f"No {key!r} in the frame for run {run!r}; load it with diagnostic_curves(path).")
   series = series.sort_values("step")
   baseline = series["value"].rolling(window, min_periods=window).median().shift(1)
-  spikes = pd.DataFrame({"step": series["step"], "value": series["value"], "median_before": baseline,
-                         "ratio": series["value"] / baseline})
+  spikes = pd.DataFrame(
+    {"step": series["step"], "value": series["value"], "median_before": baseline, "ratio": series["value"] / baseline}
+  )
   return spikes[spikes["ratio"] > factor].reset_index(drop=True)
 
 
 def _verdict_frame(rows: list[dict[str, float]]) -> pd.DataFrame:
   verdicts = diagnostics.verdicts(rows)
-  return pd.DataFrame([{"group": g, "verdict": text.split(" ", 1)[0], "detail": text} for g, text in verdicts.items()],
-                      columns=["group", "verdict", "detail"])
+  return pd.DataFrame(
+    [{"group": g, "verdict": text.split(" ", 1)[0], "detail": text} for g, text in verdicts.items()],
+    columns=["group", "verdict", "detail"],
+  )
 
 
 def _module_series(rows: list[dict[str, float]], level: str) -> dict[str, list[float]]:
   if level == "group":
     return diagnostics.group_series(rows)
-  modules = dict.fromkeys(k[len(GRAD_NORM):] for row in rows for k in row if k.startswith(GRAD_NORM))
+  modules = dict.fromkeys(k[len(GRAD_NORM) :] for row in rows for k in row if k.startswith(GRAD_NORM))
   return {m: [row.get(GRAD_NORM + m, np.nan) for row in rows] for m in modules}
 
 
-def plot_module_grad_norms(diagnostics_frame: pd.DataFrame, run: str | None = None, *, style: str = "lines",
-                           level: str = "group", save: str | os.PathLike | None = None) -> Figure:
+def plot_module_grad_norms(
+  diagnostics_frame: pd.DataFrame,
+  run: str | None = None,
+  *,
+  style: str = "lines",
+  level: str = "group",
+  save: str | os.PathLike | None = None,
+) -> Figure:
   """One run's gradient norm per module group (level="group") or module, over steps: "lines" (log scale)
   or a "heatmap" of log10 norms. Labels carry the group's verdict; vanishing and exploding ones are
   coloured (blue, red)."""
@@ -184,8 +215,13 @@ def _lines(ax: Axes, steps: list[int], series: dict[str, list[float]], flag: dic
   colors = colormaps["viridis"](np.linspace(0, 1, max(len(series), 1)))
   for color, (name, values) in zip(colors, series.items()):
     flagged = flag[name] in FLAG_COLORS
-    ax.plot(steps, values, color=FLAG_COLORS.get(flag[name], color), lw=2.0 if flagged else 1.0,
-            label=_label(name, flag[name]))
+    ax.plot(
+      steps,
+      values,
+      color=FLAG_COLORS.get(flag[name], color),
+      lw=2.0 if flagged else 1.0,
+      label=_label(name, flag[name]),
+    )
   ax.set_yscale("log")
   ax.set_xlabel("step")
   ax.set_ylabel("gradient norm")

@@ -52,8 +52,17 @@ from research.errors import ConfigError
 from research.sweep import local, spec
 
 AT = {"best": "the best-validation step", "final": "the last step"}
-PROTOCOL = {"sweep": "", "metric": None, "at": "best", "scale": 1.0, "label": "", "paper": "", "rows": None,
-            "quick": None, "parallel": 1}  # None: required
+PROTOCOL = {
+  "sweep": "",
+  "metric": None,
+  "at": "best",
+  "scale": 1.0,
+  "label": "",
+  "paper": "",
+  "rows": None,
+  "quick": None,
+  "parallel": 1,
+}  # None: required
 ROW = {"name": None, "runs": {}, "table": "", "match": {}}
 QUICK = {"config_arg": "", "runs": {}}
 SEED = "seed"  # the override key that --seeds counts
@@ -127,16 +136,16 @@ class Row:
 
   def to_json(self) -> dict[str, Any]:
     return {
-        "name": self.name,
-        "metric": self.metric,
-        "measured_mean": self.mean,
-        "measured_std": self.std,
-        "n": len(self.values),
-        "paper_mean": self.paper.mean if self.paper else None,
-        "paper_std": self.paper.std if self.paper else None,
-        "within_paper_spread": self.within_paper_spread,
-        "diverged": len(self.diverged),
-        "diverged_runs": list(self.diverged),
+      "name": self.name,
+      "metric": self.metric,
+      "measured_mean": self.mean,
+      "measured_std": self.std,
+      "n": len(self.values),
+      "paper_mean": self.paper.mean if self.paper else None,
+      "paper_std": self.paper.std if self.paper else None,
+      "within_paper_spread": self.within_paper_spread,
+      "diverged": len(self.diverged),
+      "diverged_runs": list(self.diverged),
     }
 
 
@@ -178,9 +187,20 @@ def load_protocol(config_path: str) -> Protocol:
   overrides = spec.sweep_overrides(module, config_path, values["sweep"])
   seeds = tuple(dict.fromkeys(run[SEED] for run in overrides if SEED in run))
   data = config_file.from_module(module, config_path, "").data
-  return Protocol(config_path, values["sweep"], values["metric"], values["at"], float(values["scale"]),
-                  values["label"] or values["metric"], rows, quick["config_arg"], dict(quick["runs"]),
-                  int(values["parallel"]), seeds, "manual_dir" in data)
+  return Protocol(
+    config_path,
+    values["sweep"],
+    values["metric"],
+    values["at"],
+    float(values["scale"]),
+    values["label"] or values["metric"],
+    rows,
+    quick["config_arg"],
+    dict(quick["runs"]),
+    int(values["parallel"]),
+    seeds,
+    "manual_dir" in data,
+  )
 
 
 def _allowed(value: Any) -> list[Any]:
@@ -196,8 +216,10 @@ def _check_selector(selector: Mapping[str, Any], sweep: spec.Sweep, what: str) -
   keys = {key for run in sweep.runs for key in run.overrides}
   unknown = sorted(set(selector) - keys)
   if unknown:
-    raise ConfigError(f"{what} selects runs by {unknown}, which no run of sweep {sweep.name!r} sets "
-                      f"(its override keys: {', '.join(sorted(keys))}).")
+    raise ConfigError(
+      f"{what} selects runs by {unknown}, which no run of sweep {sweep.name!r} sets "
+      f"(its override keys: {', '.join(sorted(keys))})."
+    )
 
 
 def group_runs(rows: Sequence[RowSpec], runs: Sequence[spec.Run]) -> tuple[tuple[RowSpec, tuple[spec.Run, ...]], ...]:
@@ -205,8 +227,10 @@ def group_runs(rows: Sequence[RowSpec], runs: Sequence[spec.Run]) -> tuple[tuple
   for run in runs:
     owners = [row.name for row in rows if matches(run, row.runs)]
     if len(owners) != 1:
-      raise ConfigError(f"Run {run.name!r} belongs to {len(owners)} rows of the protocol ({owners}); "
-                        "each run must belong to exactly one.")
+      raise ConfigError(
+        f"Run {run.name!r} belongs to {len(owners)} rows of the protocol ({owners}); "
+        "each run must belong to exactly one."
+      )
   return tuple((row, tuple(r for r in runs if matches(r, row.runs))) for row in rows)
 
 
@@ -218,8 +242,7 @@ def first_seeds(protocol: Protocol, runs: Sequence[spec.Run], count: int) -> lis
   return [r for r in runs if r.overrides[SEED] in chosen]
 
 
-def make_plan(protocol: Protocol, *, quick: bool, seeds: int | None, out: str,
-              settings: Mapping[str, Any]) -> Plan:
+def make_plan(protocol: Protocol, *, quick: bool, seeds: int | None, out: str, settings: Mapping[str, Any]) -> Plan:
   """The sweep of the protocol (or its quick variant) in OUT/paper (OUT/quick), and the runs of its table."""
   if quick and seeds is not None:
     raise ConfigError(f"--seeds is for the paper protocol; --quick runs those with {protocol.quick_runs}.")
@@ -246,11 +269,14 @@ def _metric(protocol: Protocol, final: Mapping[str, Any], workdir: str) -> float
   """The protocol's metric in final.json, scaled."""
   block = final.get(protocol.at)
   if not block:
-    raise ConfigError(f"{workdir}/final.json has no {protocol.at!r} metrics (a run that keeps no best checkpoint "
-                      "has none at the best-validation step); set the protocol's `at` to what the runs report.")
+    raise ConfigError(
+      f"{workdir}/final.json has no {protocol.at!r} metrics (a run that keeps no best checkpoint "
+      "has none at the best-validation step); set the protocol's `at` to what the runs report."
+    )
   if protocol.metric not in block:
-    raise ConfigError(f"{workdir}/final.json has no {protocol.metric!r} in {protocol.at!r}; it has: "
-                      f"{', '.join(sorted(block))}.")
+    raise ConfigError(
+      f"{workdir}/final.json has no {protocol.metric!r} in {protocol.at!r}; it has: {', '.join(sorted(block))}."
+    )
   return protocol.scale * float(block[protocol.metric])
 
 
@@ -276,8 +302,8 @@ def _number(value: float | None, spread: float | None) -> str:
 
 def markdown_table(rows: Sequence[Row]) -> str:
   lines = [
-      "| model | metric | measured (mean ± std) | n | paper | within paper spread |",
-      "|---|---|---|---|---|---|",
+    "| model | metric | measured (mean ± std) | n | paper | within paper spread |",
+    "|---|---|---|---|---|---|",
   ]
   for r in rows:
     paper = _number(r.paper.mean, r.paper.std) if r.paper else "not reported"
@@ -294,8 +320,10 @@ def _diverged_note(rows: Sequence[Row]) -> str:
 
 def write_results(out_dir: str, experiment: str, quick: bool, rows: Sequence[Row], header: str) -> str:
   """Writes results.json and results.md (atomically); returns the markdown."""
-  rundir.write_json(os.path.join(out_dir, "results.json"),
-                    {"experiment": experiment, "quick": quick, "rows": [r.to_json() for r in rows]})
+  rundir.write_json(
+    os.path.join(out_dir, "results.json"),
+    {"experiment": experiment, "quick": quick, "rows": [r.to_json() for r in rows]},
+  )
   sources = sorted({r.paper.source for r in rows if r.paper})
   paper = "Paper numbers: " + "; ".join(sources) + "." if sources else ""
   text = "\n\n".join(filter(None, [header, markdown_table(rows), _diverged_note(rows), paper])) + "\n"
@@ -307,27 +335,41 @@ def _header(protocol: Protocol, plan: Plan) -> str:
   finals = [rundir.read_final(plan.sweep.workdir(run)) or {} for run in plan.runs]
   wall = sum(final.get("wall_time_s", 0.0) for final in finals)
   scale = f" × {protocol.scale:g}" if protocol.scale != 1 else ""
-  return (f"# {protocol.experiment} ({plan.description})\n\n"
-          f"{protocol.metric}{scale} at {AT[protocol.at]} of each run of sweep `{plan.sweep.name or 'default'}` "
-          f"in {plan.sweep.directory}; the runs trained for {format_duration(wall)} in all.")
+  return (
+    f"# {protocol.experiment} ({plan.description})\n\n"
+    f"{protocol.metric}{scale} at {AT[protocol.at]} of each run of sweep `{plan.sweep.name or 'default'}` "
+    f"in {plan.sweep.directory}; the runs trained for {format_duration(wall)} in all."
+  )
 
 
 def parse_args(protocol: Protocol, argv: Sequence[str]) -> argparse.Namespace:
   parser = errors.ArgumentParser(
-      prog=f"python -m experiments.{protocol.experiment}.reproduce",
-      description=f"Reproduce the paper table of {protocol.experiment}: the protocol of {protocol.config_path}.")
-  parser.add_argument("--quick", action="store_true",
-                      help=f"the reduced protocol: config argument {protocol.quick_arg!r}, runs {protocol.quick_runs}")
-  parser.add_argument("--out", default=os.path.join("runs", protocol.experiment, "reproduce"),
-                      help="results.md, results.json, and the runs in OUT/paper (OUT/quick)")
+    prog=f"python -m experiments.{protocol.experiment}.reproduce",
+    description=f"Reproduce the paper table of {protocol.experiment}: the protocol of {protocol.config_path}.",
+  )
+  parser.add_argument(
+    "--quick",
+    action="store_true",
+    help=f"the reduced protocol: config argument {protocol.quick_arg!r}, runs {protocol.quick_runs}",
+  )
+  parser.add_argument(
+    "--out",
+    default=os.path.join("runs", protocol.experiment, "reproduce"),
+    help="results.md, results.json, and the runs in OUT/paper (OUT/quick)",
+  )
   parser.add_argument("--parallel", type=int, default=protocol.parallel, help="runs at a time")
   if protocol.seeds:
-    parser.add_argument("--seeds", type=int, default=None,
-                        help=f"the first N of the protocol's {len(protocol.seeds)} seeds (paper protocol only)")
+    parser.add_argument(
+      "--seeds",
+      type=int,
+      default=None,
+      help=f"the first N of the protocol's {len(protocol.seeds)} seeds (paper protocol only)",
+    )
   parser.add_argument("--data_dir", default="", help="TFDS data dir (default $TFDS_DATA_DIR or ~/tensorflow_datasets)")
   if protocol.needs_manual_dir:
-    parser.add_argument("--manual_dir", default="",
-                        help="folder holding the released files (default <data_dir>/downloads/manual)")
+    parser.add_argument(
+      "--manual_dir", default="", help="folder holding the released files (default <data_dir>/downloads/manual)"
+    )
   return parser.parse_args(argv)
 
 
@@ -348,8 +390,9 @@ def reproduce(config_path: str, argv: Sequence[str]) -> int:
   protocol = load_protocol(_relative(config_path))
   args = parse_args(protocol, argv)
   local.check_parallel(args.parallel)
-  plan = make_plan(protocol, quick=args.quick, seeds=getattr(args, "seeds", None), out=args.out,
-                   settings=_settings(args))
+  plan = make_plan(
+    protocol, quick=args.quick, seeds=getattr(args, "seeds", None), out=args.out, settings=_settings(args)
+  )
   with spec.owned(plan.sweep):
     outcome = local.run_local(plan.sweep, parallel=args.parallel, runs=plan.runs)
     if outcome.failed:
@@ -363,5 +406,4 @@ def reproduce(config_path: str, argv: Sequence[str]) -> int:
 
 def main(config_path: str, argv: Sequence[str] | None = None) -> int:
   """The command line of an experiment's reproduce.py (argv without the program name)."""
-  return errors.main_with_user_errors(lambda args: reproduce(config_path, args),
-                                      sys.argv[1:] if argv is None else argv)
+  return errors.main_with_user_errors(lambda args: reproduce(config_path, args), sys.argv[1:] if argv is None else argv)

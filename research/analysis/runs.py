@@ -34,8 +34,12 @@ FINISHED = "finished"
 DIVERGED = rundir.DIVERGED
 INCOMPLETE = rundir.INCOMPLETE
 NOT_STARTED = rundir.NOT_STARTED
-STATUSES = {rundir.COMPLETE: FINISHED, rundir.DIVERGED: DIVERGED, rundir.INCOMPLETE: INCOMPLETE,
-            rundir.NOT_STARTED: NOT_STARTED}
+STATUSES = {
+  rundir.COMPLETE: FINISHED,
+  rundir.DIVERGED: DIVERGED,
+  rundir.INCOMPLETE: INCOMPLETE,
+  rundir.NOT_STARTED: NOT_STARTED,
+}
 OVERRIDES = "overrides"  # frame.attrs key: the sweep's override keys, in sweep.json order
 DIVERGED_RUNS = "diverged"  # curves' frame.attrs key: the names of the diverged runs among them
 RUN_FILES = ("config.json", "metrics.jsonl", "diagnostics.jsonl", "final.json")
@@ -139,16 +143,22 @@ def read_manifest(sweep_dir: PathLike) -> dict[str, Any]:
     raise FileNotFoundError(f"No sweep directory at {sweep_dir!r}.")
   path = os.path.join(sweep_dir, spec.MANIFEST)
   if not os.path.exists(path):
-    hint = ("it is a run directory: use load_run" if _has_run_files(sweep_dir)
-            else f"{_listing(sweep_dir)}. Pass the directory that `python -m experiments.sweep` made "
-                 f"(it holds {spec.MANIFEST} and runs/)")
+    hint = (
+      "it is a run directory: use load_run"
+      if _has_run_files(sweep_dir)
+      else f"{_listing(sweep_dir)}. Pass the directory that `python -m experiments.sweep` made "
+      f"(it holds {spec.MANIFEST} and runs/)"
+    )
     raise FileNotFoundError(f"No {spec.MANIFEST} in {sweep_dir!r}; {hint}.")
   manifest = read_json(path)
   runs = manifest.get("runs") if isinstance(manifest, dict) else None
-  if not isinstance(runs, list) or not all(isinstance(r, dict) and {"name", "workdir", "overrides"} <= r.keys()
-                                           for r in runs):
-    raise ValueError(f"{path}: expected {{\"runs\": [{{\"name\", \"workdir\", \"overrides\"}}, ...]}}, as "
-                     "`python -m experiments.sweep` writes it.")
+  if not isinstance(runs, list) or not all(
+    isinstance(r, dict) and {"name", "workdir", "overrides"} <= r.keys() for r in runs
+  ):
+    raise ValueError(
+      f'{path}: expected {{"runs": [{{"name", "workdir", "overrides"}}, ...]}}, as '
+      "`python -m experiments.sweep` writes it."
+    )
   return manifest
 
 
@@ -159,8 +169,10 @@ def override_keys(manifest: Mapping[str, Any]) -> list[str]:
 
 def _sweep_runs(sweep_dir: str, manifest: Mapping[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
   """(name, overrides, workdir) of each run; workdirs in sweep.json are relative to the sweep directory."""
-  return [(r["name"], {k: hashable(v) for k, v in r["overrides"].items()}, os.path.join(sweep_dir, r["workdir"]))
-          for r in manifest["runs"]]
+  return [
+    (r["name"], {k: hashable(v) for k, v in r["overrides"].items()}, os.path.join(sweep_dir, r["workdir"]))
+    for r in manifest["runs"]
+  ]
 
 
 def _column_rank(column: str) -> int:
@@ -185,12 +197,20 @@ def load_sweep(sweep_dir: PathLike) -> pd.DataFrame:
   sweep_dir = os.fspath(sweep_dir)
   manifest = read_manifest(sweep_dir)
   keys = override_keys(manifest)
-  rows = [{"run": name, **overrides, **_run_row(workdir)}
-          for name, overrides, workdir in _sweep_runs(sweep_dir, manifest)]
+  rows = [
+    {"run": name, **overrides, **_run_row(workdir)} for name, overrides, workdir in _sweep_runs(sweep_dir, manifest)
+  ]
   frame = pd.DataFrame(rows)
   frame = frame.reindex(columns=_column_order(frame.columns, ["run", *keys, "status"]))
-  frame.attrs.update({"directory": sweep_dir, "config": manifest.get("config"),
-                      "config_arg": manifest.get("config_arg"), "sweep": manifest.get("sweep"), OVERRIDES: keys})
+  frame.attrs.update(
+    {
+      "directory": sweep_dir,
+      "config": manifest.get("config"),
+      "config_arg": manifest.get("config_arg"),
+      "sweep": manifest.get("sweep"),
+      OVERRIDES: keys,
+    }
+  )
   return frame
 
 

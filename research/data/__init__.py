@@ -46,7 +46,7 @@ def prepare_dataset(config: ml_collections.ConfigDict) -> None:
 
 
 def build_pipeline(
-    config: ml_collections.ConfigDict, *, seed: int, train_rows: tuple[int, int], eval_rows: tuple[int, int]
+  config: ml_collections.ConfigDict, *, seed: int, train_rows: tuple[int, int], eval_rows: tuple[int, int]
 ) -> Pipeline:
   """The pipeline of the dataset `config.name`, feeding this process's rows of each global batch.
 

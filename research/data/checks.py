@@ -50,9 +50,9 @@ def check_packs_divisible(config: ml_collections.ConfigDict, key: str, num_batch
   batch, graphs_per_pack = config[key], config.get("graphs_per_pack", 1)
   if batch % (num_batch_shards * graphs_per_pack):
     raise ConfigError(
-        f"config.data.{key}={batch} does not split into whole packs of config.data.graphs_per_pack={graphs_per_pack} "
-        f"graphs on each of the {num_batch_shards} batch shards; use a batch size that is a multiple of "
-        f"{num_batch_shards * graphs_per_pack}."
+      f"config.data.{key}={batch} does not split into whole packs of config.data.graphs_per_pack={graphs_per_pack} "
+      f"graphs on each of the {num_batch_shards} batch shards; use a batch size that is a multiple of "
+      f"{num_batch_shards * graphs_per_pack}."
     )
 
 

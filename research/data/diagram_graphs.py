@@ -83,8 +83,10 @@ def node_features(record: Mapping[str, Any]) -> np.ndarray:
   boxes = layout_of(record)["boxes"]  # normalised cx, cy, w, h
   width, height = (np.asarray(record["boxes"], np.float64)[:, k] for k in (2, 3))
   if np.any(width <= 0) or np.any(height <= 0):
-    raise ValueError(f"Diagram {record.get('diagram_id', '?')} has an element of zero or negative width or height; "
-                     "the aspect ratio needs positive sizes.")
+    raise ValueError(
+      f"Diagram {record.get('diagram_id', '?')} has an element of zero or negative width or height; "
+      "the aspect ratio needs positive sizes."
+    )
   aspect = np.log(width / height)
   text = np.log1p(np.asarray(record["text_length"], np.float64))
   return np.concatenate([boxes, aspect[:, None], text[:, None]], axis=1).astype(np.float32)
@@ -100,8 +102,9 @@ def edges(record: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray
   container = parent[child]
   senders = np.concatenate([source, target, container, child])
   receivers = np.concatenate([target, source, child, container])
-  ids = np.concatenate([connector, connector + 1, np.full(len(child), CONTAINS, np.int32),
-                        np.full(len(child), CONTAINED_IN, np.int32)])
+  ids = np.concatenate(
+    [connector, connector + 1, np.full(len(child), CONTAINS, np.int32), np.full(len(child), CONTAINED_IN, np.int32)]
+  )
   return senders, receivers, ids
 
 
@@ -110,12 +113,12 @@ def graph_of(record: Mapping[str, Any], rwse_steps: int = 0) -> dict[str, np.nda
   n = int(record["num_elements"])
   senders, receivers, ids = edges(record)
   graph = {
-      "num_nodes": n,
-      "senders": senders,
-      "receivers": receivers,
-      "edge_features": ids[:, None],
-      "node_features": node_features(record),
-      "node_labels": np.asarray(record["element_type"], np.int32),
+    "num_nodes": n,
+    "senders": senders,
+    "receivers": receivers,
+    "edge_features": ids[:, None],
+    "node_features": node_features(record),
+    "node_labels": np.asarray(record["element_type"], np.int32),
   }
   if rwse_steps > 0:
     # One BLAS thread: multithreaded BLAS made these small matrix powers 30-50 times slower
@@ -159,10 +162,18 @@ def diagram_graphs_pipeline(config: ml_collections.ConfigDict, *, seed: int, tra
   """
   roles = {split: split for split in builder.SPLIT_STREAMS}  # the dataset's split names are the pipeline's roles
   splits = prepared_splits(f"synthetic_diagrams/{config.variant}", roles, default_data_dir(config))
-  sources = {role: GraphSource(FilteredSource(split, config.max_nodes), config.rwse_steps)
-             for role, split in splits.items()}
+  sources = {
+    role: GraphSource(FilteredSource(split, config.max_nodes), config.rwse_steps) for role, split in splits.items()
+  }
   return padded_graph_pipeline(config, sources, seed=seed, train_rows=train_rows, eval_rows=eval_rows)
 
 
-registry.register(registry.Dataset(NAME, prepare=prepare_synthetic_diagrams, pipeline=diagram_graphs_pipeline,
-                                   variants=synthetic_diagrams.CONFIGS, check=check_config))
+registry.register(
+  registry.Dataset(
+    NAME,
+    prepare=prepare_synthetic_diagrams,
+    pipeline=diagram_graphs_pipeline,
+    variants=synthetic_diagrams.CONFIGS,
+    check=check_config,
+  )
+)

@@ -18,7 +18,7 @@ _ROLES = {"train": "train", "validation": "val", "test": "test"}  # pipeline rol
 
 
 def padded_graph_pipeline(
-    config: ml_collections.ConfigDict, sources: dict, *, seed: int, train_rows, eval_rows
+  config: ml_collections.ConfigDict, sources: dict, *, seed: int, train_rows, eval_rows
 ) -> Pipeline:
   """Batches of graphs padded to config.max_nodes per graph and config.max_edges per pack.
 
@@ -30,14 +30,21 @@ def padded_graph_pipeline(
   edges (Exphormer) into a second edge list per pack, in training and evaluation.
   """
   pad = functools.partial(
-      pad_graphs,
-      max_nodes=config.max_nodes,
-      graphs_per_pack=config.get("graphs_per_pack", 1),
-      max_expander_edges=config.get("max_expander_edges", 0) or None,
+    pad_graphs,
+    max_nodes=config.max_nodes,
+    graphs_per_pack=config.get("graphs_per_pack", 1),
+    max_expander_edges=config.get("max_expander_edges", 0) or None,
   )
   eval_pad = functools.partial(pad, max_edges=config.get("eval_max_edges", config.max_edges))
-  return Pipeline.from_config(config, sources, functools.partial(pad, max_edges=config.max_edges), seed=seed,
-                              train_rows=train_rows, eval_rows=eval_rows, eval_collate=eval_pad)
+  return Pipeline.from_config(
+    config,
+    sources,
+    functools.partial(pad, max_edges=config.max_edges),
+    seed=seed,
+    train_rows=train_rows,
+    eval_rows=eval_rows,
+    eval_collate=eval_pad,
+  )
 
 
 def csl_pipeline(config: ml_collections.ConfigDict, *, seed: int, train_rows, eval_rows) -> Pipeline:
@@ -64,21 +71,41 @@ def zinc_pipeline(config: ml_collections.ConfigDict, *, seed: int, train_rows, e
   the shipped 20-molecule fixture, for smoke runs)."""
   if config.variant in zinc.TINY_CONFIGS:
     counts = " / ".join(str(n) for n in zinc.NUM_GRAPHS["tiny"].values())
-    log.info("ZINC variant %r: reading the fixture shipped in %s (%s molecules in ZINC's released format), "
-             "not ZINC; for ZINC itself use variant 'subset' or 'full'.", config.variant, zinc.TINY_DIR, counts)
+    log.info(
+      "ZINC variant %r: reading the fixture shipped in %s (%s molecules in ZINC's released format), "
+      "not ZINC; for ZINC itself use variant 'subset' or 'full'.",
+      config.variant,
+      zinc.TINY_DIR,
+      counts,
+    )
   sources = prepared_splits(f"zinc/{config.variant}", _ROLES, default_data_dir(config))
   return padded_graph_pipeline(config, sources, seed=seed, train_rows=train_rows, eval_rows=eval_rows)
 
 
-registry.register(registry.Dataset(
-    "csl", prepare=lambda config: csl.prepare(default_data_dir(config)), pipeline=csl_pipeline, check=_check_csl,
-))
+registry.register(
+  registry.Dataset(
+    "csl",
+    prepare=lambda config: csl.prepare(default_data_dir(config)),
+    pipeline=csl_pipeline,
+    check=_check_csl,
+  )
+)
 for _name in sbm.NAMES:
-  registry.register(registry.Dataset(
-      _name, prepare=lambda config: sbm.prepare(default_data_dir(config), config.name, config.variant),
-      pipeline=sbm_pipeline, variants=sbm.CONFIGS, check=checks.check_graph_budgets,
-  ))
-registry.register(registry.Dataset(
-    "zinc", prepare=from_manual_dir(zinc.prepare), pipeline=zinc_pipeline, variants=zinc.CONFIGS,
+  registry.register(
+    registry.Dataset(
+      _name,
+      prepare=lambda config: sbm.prepare(default_data_dir(config), config.name, config.variant),
+      pipeline=sbm_pipeline,
+      variants=sbm.CONFIGS,
+      check=checks.check_graph_budgets,
+    )
+  )
+registry.register(
+  registry.Dataset(
+    "zinc",
+    prepare=from_manual_dir(zinc.prepare),
+    pipeline=zinc_pipeline,
+    variants=zinc.CONFIGS,
     check=checks.check_graph_budgets,
-))
+  )
+)

@@ -65,20 +65,22 @@ class LayoutBuilder(ManualDirBuilder, skip_registration=True):
   def _info(self) -> tfds.core.DatasetInfo:
     tensor = tfds.features.Tensor
     return tfds.core.DatasetInfo(
-        builder=self,
-        description=sys.modules[type(self).__module__].__doc__,
-        features=tfds.features.FeaturesDict({
-            "layout_id": tfds.features.Scalar(np.int32),
-            self.SOURCE_ID: tfds.features.Scalar(np.int32),
-            "file_name": tfds.features.Text(),
-            "canvas": tensor(shape=(2,), dtype=np.float32),
-            "num_elements": tfds.features.Scalar(np.int32),
-            "labels": tensor(shape=(None,), dtype=np.int32),
-            "boxes": tensor(shape=(None, 4), dtype=np.float32),
-        }),
-        disable_shuffling=True,  # record i of a split is the official split's i-th layout
-        homepage=self.HOMEPAGE,
-        citation=self.CITATION,
+      builder=self,
+      description=sys.modules[type(self).__module__].__doc__,
+      features=tfds.features.FeaturesDict(
+        {
+          "layout_id": tfds.features.Scalar(np.int32),
+          self.SOURCE_ID: tfds.features.Scalar(np.int32),
+          "file_name": tfds.features.Text(),
+          "canvas": tensor(shape=(2,), dtype=np.float32),
+          "num_elements": tfds.features.Scalar(np.int32),
+          "labels": tensor(shape=(None,), dtype=np.int32),
+          "boxes": tensor(shape=(None, 4), dtype=np.float32),
+        }
+      ),
+      disable_shuffling=True,  # record i of a split is the official split's i-th layout
+      homepage=self.HOMEPAGE,
+      citation=self.CITATION,
     )
 
   def _generate_examples(self, layouts: Sequence[dict[str, Any]], ids: np.ndarray) -> Iterator[tuple[int, dict]]:

@@ -34,9 +34,9 @@ from research.layout import tokenization
 # Dataset name -> the pipeline's roles -> the dataset's splits.
 _SPLITS = {"train": "train", "validation": "val", "test": "test"}
 SPLITS = {
-    "synthetic_diagrams": {"train": "train", "validation": "validation", "test": "test"},
-    "rico": _SPLITS,
-    "publaynet": _SPLITS,
+  "synthetic_diagrams": {"train": "train", "validation": "validation", "test": "test"},
+  "rico": _SPLITS,
+  "publaynet": _SPLITS,
 }
 
 
@@ -64,8 +64,9 @@ def layout_of(record: Mapping[str, Any]) -> dict[str, np.ndarray]:
   return {"boxes": np.asarray(record["boxes"], np.float32), "labels": np.asarray(record["labels"], np.int32)}
 
 
-def add_box_noise(record: Mapping[str, Any], rng: np.random.Generator, *, probability: float,
-                  std: float) -> dict[str, Any]:
+def add_box_noise(
+  record: Mapping[str, Any], rng: np.random.Generator, *, probability: float, std: float
+) -> dict[str, Any]:
   """With `probability`, boxes + N(0, std^2) noise; `perturbed` says whether it was added."""
   layout = layout_of(record)
   perturbed = bool(rng.random() < probability)
@@ -79,8 +80,12 @@ def collate_layouts(records: Sequence[Mapping[str, Any]], *, max_elements: int, 
   layouts = [r if "perturbed" in r else {**layout_of(r), "perturbed": False} for r in records]
   boxes, labels, mask = tokenization.pad_layouts([(r["boxes"], r["labels"]) for r in layouts], max_elements)
   boxes, labels, mask = tokenization.reorder(boxes, labels, mask, order)
-  return {"boxes": boxes.astype(np.float32), "labels": labels.astype(np.int32), "mask": mask,
-          "perturbed": np.array([r["perturbed"] for r in layouts], np.float32)}
+  return {
+    "boxes": boxes.astype(np.float32),
+    "labels": labels.astype(np.int32),
+    "mask": mask,
+    "perturbed": np.array([r["perturbed"] for r in layouts], np.float32),
+  }
 
 
 def check_layout_config(config: ml_collections.ConfigDict, num_batch_shards: int) -> None:
@@ -100,8 +105,9 @@ def layout_pipeline(config: ml_collections.ConfigDict, *, seed: int, train_rows,
   if config.noise_probability > 0:
     augment = functools.partial(add_box_noise, probability=config.noise_probability, std=config.noise_std)
   collate = functools.partial(collate_layouts, max_elements=config.max_elements, order=config.order)
-  return Pipeline.from_config(config, sources, collate, seed=seed, train_rows=train_rows, eval_rows=eval_rows,
-                              augment=augment)
+  return Pipeline.from_config(
+    config, sources, collate, seed=seed, train_rows=train_rows, eval_rows=eval_rows, augment=augment
+  )
 
 
 def prepare_synthetic_diagrams(config: ml_collections.ConfigDict) -> None:
@@ -110,9 +116,10 @@ def prepare_synthetic_diagrams(config: ml_collections.ConfigDict) -> None:
 
 
 for _name, _prepare, _variants in (
-    ("synthetic_diagrams", prepare_synthetic_diagrams, synthetic_diagrams.CONFIGS),
-    ("rico", from_manual_dir(rico.prepare), rico.CONFIGS),
-    ("publaynet", from_manual_dir(publaynet.prepare), publaynet.CONFIGS),
+  ("synthetic_diagrams", prepare_synthetic_diagrams, synthetic_diagrams.CONFIGS),
+  ("rico", from_manual_dir(rico.prepare), rico.CONFIGS),
+  ("publaynet", from_manual_dir(publaynet.prepare), publaynet.CONFIGS),
 ):
-  registry.register(registry.Dataset(_name, prepare=_prepare, pipeline=layout_pipeline, variants=_variants,
-                                     check=check_layout_config))
+  registry.register(
+    registry.Dataset(_name, prepare=_prepare, pipeline=layout_pipeline, variants=_variants, check=check_layout_config)
+  )

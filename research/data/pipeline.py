@@ -43,26 +43,28 @@ class Pipeline:
   """Training and evaluation batches of one dataset, for this process's rows."""
 
   def __init__(
-      self,
-      sources: Mapping[str, RandomAccessSource],
-      collate: Collate,
-      *,
-      eval_collate: Collate | None = None,
-      batch_size: int,
-      eval_batch_size: int,
-      train_rows: tuple[int, int],
-      eval_rows: tuple[int, int],
-      seed: int,
-      num_threads: int = 2,
-      prefetch: int = 4,
-      cache: bool = False,
-      augment: Augment | None = None,
+    self,
+    sources: Mapping[str, RandomAccessSource],
+    collate: Collate,
+    *,
+    eval_collate: Collate | None = None,
+    batch_size: int,
+    eval_batch_size: int,
+    train_rows: tuple[int, int],
+    eval_rows: tuple[int, int],
+    seed: int,
+    num_threads: int = 2,
+    prefetch: int = 4,
+    cache: bool = False,
+    augment: Augment | None = None,
   ):
     if "train" not in sources:
       raise ValueError(f"A pipeline needs a 'train' source; got {sorted(sources)}.")
     if len(sources["train"]) < batch_size:
-      raise ConfigError(f"config.data.batch_size={batch_size} is larger than the training set, which has "
-                        f"{len(sources['train'])} examples; use a batch size of at most {len(sources['train'])}.")
+      raise ConfigError(
+        f"config.data.batch_size={batch_size} is larger than the training set, which has "
+        f"{len(sources['train'])} examples; use a batch size of at most {len(sources['train'])}."
+      )
     self.sources = {k: _decoded(v) for k, v in sources.items()} if cache else dict(sources)
     self.collate = collate
     self.eval_collate = eval_collate or collate
@@ -77,12 +79,31 @@ class Pipeline:
     self.read_options = grain.ReadOptions(num_threads=num_threads, prefetch_buffer_size=prefetch)
 
   @classmethod
-  def from_config(cls, config, sources: Mapping[str, RandomAccessSource], collate: Collate, *, seed: int,
-                  train_rows: tuple[int, int], eval_rows: tuple[int, int], **kwargs: Any) -> Pipeline:
+  def from_config(
+    cls,
+    config,
+    sources: Mapping[str, RandomAccessSource],
+    collate: Collate,
+    *,
+    seed: int,
+    train_rows: tuple[int, int],
+    eval_rows: tuple[int, int],
+    **kwargs: Any,
+  ) -> Pipeline:
     """A pipeline with the batch sizes and reader settings of a config.data (`kwargs`: the other arguments)."""
-    return cls(sources, collate, batch_size=config.batch_size, eval_batch_size=config.eval_batch_size,
-               train_rows=train_rows, eval_rows=eval_rows, seed=seed, num_threads=config.num_threads,
-               prefetch=config.prefetch, cache=config.cache, **kwargs)
+    return cls(
+      sources,
+      collate,
+      batch_size=config.batch_size,
+      eval_batch_size=config.eval_batch_size,
+      train_rows=train_rows,
+      eval_rows=eval_rows,
+      seed=seed,
+      num_threads=config.num_threads,
+      prefetch=config.prefetch,
+      cache=config.cache,
+      **kwargs,
+    )
 
   @property
   def num_train_examples(self) -> int:
@@ -92,15 +113,17 @@ class Pipeline:
   def steps_per_epoch(self) -> int:
     return self.num_train_examples // self.batch_size
 
-  def _read(self, split: str, indices: np.ndarray, valid: np.ndarray, collate: Collate, batch: int,
-            rows: range) -> Batch:
+  def _read(
+    self, split: str, indices: np.ndarray, valid: np.ndarray, collate: Collate, batch: int, rows: range
+  ) -> Batch:
     """Records `indices` (rows `rows` of global batch `batch` of `split`), augmented, collated."""
     source = self.sources[split]
     records = [source[int(i)] for i in indices]
     if self.augment is not None:
       stream = zlib.crc32(split.encode())
-      records = [self.augment(r, np.random.default_rng([self.seed, stream, batch, row]))
-                 for r, row in zip(records, rows)]
+      records = [
+        self.augment(r, np.random.default_rng([self.seed, stream, batch, row])) for r, row in zip(records, rows)
+      ]
     out = collate(records)
     out["example_mask"] = valid
     return out
@@ -123,8 +146,11 @@ class Pipeline:
     """This process's rows of global batches start_step, start_step + 1, ... (endless)."""
     lo, hi = self.train_rows
     steps = grain.MapDataset.range(start_step, sys.maxsize)
-    local = steps.map(lambda k: self._read("train", self.train_indices(k)[lo:hi], np.ones(hi - lo, bool), self.collate,
-                                           k, range(lo, hi)))
+    local = steps.map(
+      lambda k: self._read(
+        "train", self.train_indices(k)[lo:hi], np.ones(hi - lo, bool), self.collate, k, range(lo, hi)
+      )
+    )
     return self._iterate(local)
 
   def _iterate(self, dataset: grain.MapDataset) -> Iterator[Batch]:

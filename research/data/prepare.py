@@ -30,8 +30,8 @@ def _build_lock(data_dir: str, name: str) -> Iterator[None]:
     handle = open(os.path.join(data_dir, f".{name}.lock"), "a")
   except OSError as error:
     raise DataError(
-        f"The TFDS data directory {data_dir} is not writable ({error.strerror or error}), and {name} must be built "
-        "there once. Set TFDS_DATA_DIR or config.data.data_dir to a writable folder."
+      f"The TFDS data directory {data_dir} is not writable ({error.strerror or error}), and {name} must be built "
+      "there once. Set TFDS_DATA_DIR or config.data.data_dir to a writable folder."
     ) from error
   with handle:
     fcntl.flock(handle, fcntl.LOCK_EX)
@@ -48,7 +48,7 @@ def _is_prepared(builder: tfds.core.DatasetBuilder) -> bool:
 
 
 def _builder(
-    builder_cls: type[tfds.core.DatasetBuilder], data_dir: str, builder_kwargs: dict[str, Any]
+  builder_cls: type[tfds.core.DatasetBuilder], data_dir: str, builder_kwargs: dict[str, Any]
 ) -> tfds.core.DatasetBuilder:
   """`builder_cls(data_dir=data_dir, **builder_kwargs)`; a prepared copy with an unreadable dataset_info.json
   (which TFDS reads here) is a DataError naming it."""
@@ -57,12 +57,13 @@ def _builder(
   except json_format.ParseError as error:
     folder = os.path.join(data_dir, builder_cls.name, builder_kwargs.get("config", ""), str(builder_cls.VERSION))
     info = os.path.join(folder, tfds.core.constants.DATASET_INFO_FILENAME)
-    raise DataError(f"{info} cannot be read ({error}): the prepared dataset is damaged. "
-                    + REBUILD.format(folder=folder)) from error
+    raise DataError(
+      f"{info} cannot be read ({error}): the prepared dataset is damaged. " + REBUILD.format(folder=folder)
+    ) from error
 
 
 def prepare_builder(
-    builder_cls: type[tfds.core.DatasetBuilder], data_dir: str | os.PathLike[str], *, how_long: str, **builder_kwargs
+  builder_cls: type[tfds.core.DatasetBuilder], data_dir: str | os.PathLike[str], *, how_long: str, **builder_kwargs
 ) -> None:
   """Builds `builder_cls` (with `builder_kwargs`, e.g. `config=`) under `data_dir` unless it is there.
 

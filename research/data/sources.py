@@ -49,8 +49,8 @@ class PreparedSplit:
   def _damaged_message(self, index: int, error: RuntimeError) -> str:
     folder = self.source.dataset_info.data_dir
     return (
-        f"{self.file_of(index)} cannot be read ({error}): record {index} of the {self.split!r} split of the prepared "
-        f"dataset {self.name} is damaged. " + REBUILD.format(folder=folder)
+      f"{self.file_of(index)} cannot be read ({error}): record {index} of the {self.split!r} split of the prepared "
+      f"dataset {self.name} is damaged. " + REBUILD.format(folder=folder)
     )
 
 

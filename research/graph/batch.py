@@ -53,8 +53,8 @@ EDGE_KEYS = ("edge_features",)  # leading dim: num_edges
 GRAPH_KEYS = ("lap_eigval", "lap_sym_eigval")  # no node/edge dim
 # Pair keys (leading dims: num_nodes, num_nodes) and the value that pads them.
 PAIR_KEYS: dict[str, int] = {
-    "spd": -1,  # shortest_path_distances; -1 = a pair with a padded node (never a distance)
-    "path_edges": -1,  # shortest_path_edges; -1 = no edge (also past a path's end)
+  "spd": -1,  # shortest_path_distances; -1 = a pair with a padded node (never a distance)
+  "path_edges": -1,  # shortest_path_edges; -1 = no edge (also past a path's end)
 }
 # Pair keys whose values are edge ids (>= 0) or -1; offset to the pack's edge list.
 EDGE_ID_PAIR_KEYS = ("path_edges",)
@@ -192,11 +192,11 @@ class GraphBatch:
 
 
 def pad_graphs(
-    records: Sequence[Mapping[str, np.ndarray]],
-    max_nodes: int,
-    max_edges: int,
-    graphs_per_pack: int = 1,
-    max_expander_edges: int | None = None,
+  records: Sequence[Mapping[str, np.ndarray]],
+  max_nodes: int,
+  max_edges: int,
+  graphs_per_pack: int = 1,
+  max_expander_edges: int | None = None,
 ) -> dict[str, np.ndarray]:
   """Collates per-graph numpy records into one padded batch (a dict of arrays).
 
@@ -219,13 +219,15 @@ def pad_graphs(
   """
   b, p = len(records), graphs_per_pack
   if p < 1 or b % p:
-    raise ValueError(f"A batch of {b} graphs does not split into packs of graphs_per_pack={p}; "
-                     "choose a pack size that divides the (per-process) batch size.")
+    raise ValueError(
+      f"A batch of {b} graphs does not split into packs of graphs_per_pack={p}; "
+      "choose a pack size that divides the (per-process) batch size."
+    )
   out: dict[str, np.ndarray] = {
-      "node_mask": np.zeros((b, max_nodes), bool),
-      "senders": np.zeros((b // p, max_edges), np.int32),
-      "receivers": np.zeros((b // p, max_edges), np.int32),
-      "edge_mask": np.zeros((b // p, max_edges), bool),
+    "node_mask": np.zeros((b, max_nodes), bool),
+    "senders": np.zeros((b // p, max_edges), np.int32),
+    "receivers": np.zeros((b // p, max_edges), np.int32),
+    "edge_mask": np.zeros((b // p, max_edges), bool),
   }
   fill = np.zeros(b // p, np.int64)  # edges used so far in each pack
   for i, rec in enumerate(records):
@@ -233,9 +235,9 @@ def pad_graphs(
     pack, start = i // p, int(fill[i // p])
     if n > max_nodes or start + e > max_edges:
       raise ValueError(
-          f"A graph with {n} nodes and {e} edges does not fit: max_nodes={max_nodes} per graph and "
-          f"max_edges={max_edges} per pack of {p} graph(s), {start} of them already used; "
-          "raise config.data.max_nodes/max_edges."
+        f"A graph with {n} nodes and {e} edges does not fit: max_nodes={max_nodes} per graph and "
+        f"max_edges={max_edges} per pack of {p} graph(s), {start} of them already used; "
+        "raise config.data.max_nodes/max_edges."
       )
     offset = (i % p) * max_nodes
     out["node_mask"][i, :n] = True
@@ -257,8 +259,9 @@ def pad_graphs(
         out[key][pack, start : start + e] = value
       elif key in PAIR_KEYS:
         if value.shape[:2] != (n, n):
-          raise ValueError(f"Pair key {key!r} of graph {i} has shape {value.shape}; a graph with {n} nodes "
-                           f"needs [{n}, {n}, ...].")
+          raise ValueError(
+            f"Pair key {key!r} of graph {i} has shape {value.shape}; a graph with {n} nodes needs [{n}, {n}, ...]."
+          )
         if key in EDGE_ID_PAIR_KEYS:
           value = _offset_edge_ids(key, i, value, e, start)
         if key not in out:
@@ -275,38 +278,40 @@ def pad_graphs(
 
 
 def _pad_expander_edges(
-    records: Sequence[Mapping[str, np.ndarray]], max_nodes: int, max_edges: int, graphs_per_pack: int
+  records: Sequence[Mapping[str, np.ndarray]], max_nodes: int, max_edges: int, graphs_per_pack: int
 ) -> dict[str, np.ndarray]:
   """EXPANDER_KEYS of every record packed into [S, max_edges] lists (see `pad_graphs`)."""
   s, p = len(records) // graphs_per_pack, graphs_per_pack
   out = {
-      "expander_senders": np.zeros((s, max_edges), np.int32),
-      "expander_receivers": np.zeros((s, max_edges), np.int32),
-      "expander_mask": np.zeros((s, max_edges), bool),
+    "expander_senders": np.zeros((s, max_edges), np.int32),
+    "expander_receivers": np.zeros((s, max_edges), np.int32),
+    "expander_mask": np.zeros((s, max_edges), bool),
   }
   fill = np.zeros(s, np.int64)
   for i, rec in enumerate(records):
     missing = [k for k in EXPANDER_KEYS if k not in rec]
     if missing:
       raise ValueError(
-          f"Graph {i} has no {missing}, but max_expander_edges={max_edges} asks for expander edges; build the "
-          "dataset with expander edges (e.g. the SBM builders from version 1.1.0) or drop max_expander_edges."
+        f"Graph {i} has no {missing}, but max_expander_edges={max_edges} asks for expander edges; build the "
+        "dataset with expander edges (e.g. the SBM builders from version 1.1.0) or drop max_expander_edges."
       )
     senders, receivers = np.asarray(rec["expander_senders"]), np.asarray(rec["expander_receivers"])
     n, e = int(rec["num_nodes"]), len(senders)
     pack, start = i // p, int(fill[i // p])
     if len(receivers) != e:
-      raise ValueError(f"Graph {i} has {e} expander_senders but {len(receivers)} expander_receivers; "
-                       "give one of each per expander edge.")
+      raise ValueError(
+        f"Graph {i} has {e} expander_senders but {len(receivers)} expander_receivers; "
+        "give one of each per expander edge."
+      )
     if e and (min(senders.min(), receivers.min()) < 0 or max(senders.max(), receivers.max()) >= n):
       raise ValueError(
-          f"Graph {i}'s expander edges name nodes in [{min(senders.min(), receivers.min())}, "
-          f"{max(senders.max(), receivers.max())}], but it has {n} nodes: ids must lie in [0, {n})."
+        f"Graph {i}'s expander edges name nodes in [{min(senders.min(), receivers.min())}, "
+        f"{max(senders.max(), receivers.max())}], but it has {n} nodes: ids must lie in [0, {n})."
       )
     if start + e > max_edges:
       raise ValueError(
-          f"A graph with {e} expander edges does not fit: max_expander_edges={max_edges} per pack of {p} graph(s), "
-          f"{start} of them already used; raise config.data.max_expander_edges."
+        f"A graph with {e} expander edges does not fit: max_expander_edges={max_edges} per pack of {p} graph(s), "
+        f"{start} of them already used; raise config.data.max_expander_edges."
       )
     offset = (i % p) * max_nodes
     out["expander_senders"][pack, start : start + e] = senders + offset
@@ -326,7 +331,7 @@ def _offset_edge_ids(key: str, graph: int, ids: np.ndarray, num_edges: int, star
   ids = ids.astype(np.int64)
   if ids.size and (ids.min() < -1 or ids.max() >= num_edges):
     raise ValueError(
-        f"Pair key {key!r} of graph {graph} holds edge ids in [{ids.min()}, {ids.max()}], but the graph has "
-        f"{num_edges} edges: ids must be -1 (none) or index the graph's own edge list."
+      f"Pair key {key!r} of graph {graph} holds edge ids in [{ids.min()}, {ids.max()}], but the graph has "
+      f"{num_edges} edges: ids must be -1 (none) or index the graph's own edge list."
     )
   return np.where(ids >= 0, ids + start, -1)

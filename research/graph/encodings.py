@@ -19,15 +19,15 @@ def check_edges(senders: np.ndarray, receivers: np.ndarray, num_nodes: int) -> t
   receivers = np.asarray(receivers, np.int64).reshape(-1)
   if senders.shape != receivers.shape:
     raise ValueError(
-        f"senders ({senders.shape[0]}) and receivers ({receivers.shape[0]}) must have the same "
-        "length; pass one entry per directed edge in each."
+      f"senders ({senders.shape[0]}) and receivers ({receivers.shape[0]}) must have the same "
+      "length; pass one entry per directed edge in each."
     )
   if num_nodes < 0:
     raise ValueError(f"num_nodes={num_nodes} must be >= 0.")
   if senders.size and (min(senders.min(), receivers.min()) < 0 or max(senders.max(), receivers.max()) >= num_nodes):
     raise ValueError(
-        f"Edge endpoints must lie in [0, num_nodes={num_nodes}); got a range of "
-        f"[{min(senders.min(), receivers.min())}, {max(senders.max(), receivers.max())}]."
+      f"Edge endpoints must lie in [0, num_nodes={num_nodes}); got a range of "
+      f"[{min(senders.min(), receivers.min())}, {max(senders.max(), receivers.max())}]."
     )
   return senders, receivers
 
@@ -48,13 +48,13 @@ def undirected_adjacency(senders: np.ndarray, receivers: np.ndarray, num_nodes: 
 
 
 def laplacian_pe(
-    senders: np.ndarray,
-    receivers: np.ndarray,
-    num_nodes: int,
-    k: int,
-    *,
-    normalization: str = "sym",
-    skip_trivial: bool = True,
+  senders: np.ndarray,
+  receivers: np.ndarray,
+  num_nodes: int,
+  k: int,
+  *,
+  normalization: str = "sym",
+  skip_trivial: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
   """Laplacian eigenvectors as node positional encodings.
 

@@ -64,8 +64,8 @@ def _permutation_edges(perms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
   forward_senders = np.tile(np.arange(n), d)  # [d * n]
   forward_receivers = perms.reshape(-1)  # [d * n]
   return (
-      np.concatenate([forward_senders, forward_receivers]),
-      np.concatenate([forward_receivers, forward_senders]),
+    np.concatenate([forward_senders, forward_receivers]),
+    np.concatenate([forward_receivers, forward_senders]),
   )
 
 
@@ -87,8 +87,8 @@ def _spectral_gap(senders: np.ndarray, receivers: np.ndarray, num_nodes: int, de
   """
   off_diagonal = senders != receivers
   adj = scipy.sparse.coo_matrix(
-      (np.ones(int(off_diagonal.sum())), (senders[off_diagonal], receivers[off_diagonal])),
-      shape=(num_nodes, num_nodes),
+    (np.ones(int(off_diagonal.sum())), (senders[off_diagonal], receivers[off_diagonal])),
+    shape=(num_nodes, num_nodes),
   ).tocsr()  # duplicates summed
   if num_nodes <= _DENSE_EIGEN_MAX_NODES:
     second = scipy.linalg.eigvalsh(adj.toarray(), subset_by_index=[num_nodes - 2, num_nodes - 2])[0]
@@ -98,12 +98,12 @@ def _spectral_gap(senders: np.ndarray, receivers: np.ndarray, num_nodes: int, de
 
 
 def expander_edges(
-    num_nodes: int,
-    degree: int,
-    rng: np.random.Generator,
-    *,
-    algorithm: str = "random_d",
-    max_num_iters: int = MAX_NUM_ITERS,
+  num_nodes: int,
+  degree: int,
+  rng: np.random.Generator,
+  *,
+  algorithm: str = "random_d",
+  max_num_iters: int = MAX_NUM_ITERS,
 ) -> tuple[np.ndarray, np.ndarray]:
   """A random 2*degree-regular expander on num_nodes nodes, as Exphormer builds it.
 

@@ -72,7 +72,7 @@ def rrwp(senders: np.ndarray, receivers: np.ndarray, num_nodes: int, k: int) -> 
 
 
 def rrwp_dense(
-    senders: jax.Array, receivers: jax.Array, edge_mask: jax.Array, node_mask: jax.Array, k: int
+  senders: jax.Array, receivers: jax.Array, edge_mask: jax.Array, node_mask: jax.Array, k: int
 ) -> jax.Array:
   """`rrwp` for a padded batch, computed on device.
 
@@ -95,8 +95,7 @@ def rrwp_dense(
   _check_steps(k)
   if senders.ndim != 2 or senders.shape != receivers.shape or senders.shape != edge_mask.shape:
     raise ValueError(
-        f"senders {senders.shape}, receivers {receivers.shape} and edge_mask {edge_mask.shape} "
-        "must all be [B, E]."
+      f"senders {senders.shape}, receivers {receivers.shape} and edge_mask {edge_mask.shape} must all be [B, E]."
     )
   if node_mask.ndim != 2 or node_mask.shape[0] != senders.shape[0]:
     raise ValueError(f"node_mask {node_mask.shape} must be [B, N] with B = {senders.shape[0]} as in senders.")

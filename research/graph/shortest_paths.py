@@ -106,9 +106,7 @@ def _floyd_warshall(adj: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
   return dist, via
 
 
-def shortest_path_edges(
-    senders: np.ndarray, receivers: np.ndarray, num_nodes: int, max_distance: int
-) -> np.ndarray:
+def shortest_path_edges(senders: np.ndarray, receivers: np.ndarray, num_nodes: int, max_distance: int) -> np.ndarray:
   """Edge ids along one shortest path per pair: Graphormer's multi-hop edge input.
 
   out[i, j, h] is the index (into senders/receivers and the edge features) of

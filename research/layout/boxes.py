@@ -43,8 +43,9 @@ def as_boxes(boxes: ArrayLike, name: str = "boxes") -> np.ndarray:
   """`boxes` as a float array [..., 4] (float32 stays float32; integers become float64)."""
   boxes = np.asarray(boxes)
   if boxes.ndim == 0 or boxes.shape[-1] != 4:
-    raise ValueError(f"{name} must have 4 values on the last axis, got shape {boxes.shape}; "
-                     "pass boxes as [..., 4] arrays.")
+    raise ValueError(
+      f"{name} must have 4 values on the last axis, got shape {boxes.shape}; pass boxes as [..., 4] arrays."
+    )
   return boxes.astype(np.result_type(boxes.dtype, np.float32), copy=False)
 
 
@@ -90,12 +91,12 @@ def ltwh_to_cxcywh(boxes: ArrayLike) -> np.ndarray:
 
 
 _CONVERTERS = {
-    ("cxcywh", "ltrb"): cxcywh_to_ltrb,
-    ("ltrb", "cxcywh"): ltrb_to_cxcywh,
-    ("ltwh", "ltrb"): ltwh_to_ltrb,
-    ("ltrb", "ltwh"): ltrb_to_ltwh,
-    ("cxcywh", "ltwh"): cxcywh_to_ltwh,
-    ("ltwh", "cxcywh"): ltwh_to_cxcywh,
+  ("cxcywh", "ltrb"): cxcywh_to_ltrb,
+  ("ltrb", "cxcywh"): ltrb_to_cxcywh,
+  ("ltwh", "ltrb"): ltwh_to_ltrb,
+  ("ltrb", "ltwh"): ltrb_to_ltwh,
+  ("cxcywh", "ltwh"): cxcywh_to_ltwh,
+  ("ltwh", "cxcywh"): ltwh_to_cxcywh,
 }
 
 
@@ -149,8 +150,9 @@ def clip_to_canvas(boxes_ltrb: ArrayLike, width: ArrayLike = 1.0, height: ArrayL
   return np.clip(boxes, 0, _canvas_scale(boxes, width, height))
 
 
-def valid_boxes(boxes_ltrb: ArrayLike, width: ArrayLike = 1.0, height: ArrayLike = 1.0,
-                tolerance: float = 0.0) -> np.ndarray:
+def valid_boxes(
+  boxes_ltrb: ArrayLike, width: ArrayLike = 1.0, height: ArrayLike = 1.0, tolerance: float = 0.0
+) -> np.ndarray:
   """Which boxes lie inside the canvas and have positive width and height (LayoutGAN++/LayoutDM filter).
 
   Args:

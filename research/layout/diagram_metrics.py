@@ -36,14 +36,21 @@ def _check(boxes: np.ndarray, mask: np.ndarray, connectors: np.ndarray, connecto
   connectors, connector_mask = np.asarray(connectors), np.asarray(connector_mask, bool)
   if boxes.ndim != 3 or boxes.shape[-1] != 4 or mask.shape != boxes.shape[:2]:
     raise ValueError(f"boxes must be [B, S, 4] with mask [B, S]; got {boxes.shape} and {mask.shape}.")
-  if connectors.ndim != 3 or connectors.shape[-1] != 2 or connectors.shape[0] != boxes.shape[0] or (
-      connector_mask.shape != connectors.shape[:2]):
-    raise ValueError(f"connectors must be [B, M, 2] (source, target) with connector_mask [B, M] and B = "
-                     f"{boxes.shape[0]}; got {connectors.shape} and {connector_mask.shape}.")
+  if (
+    connectors.ndim != 3
+    or connectors.shape[-1] != 2
+    or connectors.shape[0] != boxes.shape[0]
+    or (connector_mask.shape != connectors.shape[:2])
+  ):
+    raise ValueError(
+      f"connectors must be [B, M, 2] (source, target) with connector_mask [B, M] and B = "
+      f"{boxes.shape[0]}; got {connectors.shape} and {connector_mask.shape}."
+    )
   ends = np.where(connector_mask[..., None], connectors, 0)
   if np.any((ends < 0) | (ends >= boxes.shape[1])):
-    raise ValueError(f"connector ends must index the {boxes.shape[1]} element slots; got values from "
-                     f"{ends.min()} to {ends.max()}.")
+    raise ValueError(
+      f"connector ends must index the {boxes.shape[1]} element slots; got values from {ends.min()} to {ends.max()}."
+    )
   real_ends = np.take_along_axis(mask, ends.reshape(len(ends), -1), axis=1).reshape(ends.shape)
   if np.any(connector_mask & ~real_ends.all(-1)):
     raise ValueError("A connector joins a padded element slot (mask False); fix connectors or mask.")

@@ -38,8 +38,10 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
   sigma1, sigma2 = np.atleast_2d(np.asarray(sigma1, np.float64)), np.atleast_2d(np.asarray(sigma2, np.float64))
   d = mu1.shape[0]
   if mu2.shape != (d,) or sigma1.shape != (d, d) or sigma2.shape != (d, d):
-    raise ValueError(f"Expected means [D] and covariances [D, D] of one D; got {mu1.shape}, {sigma1.shape}, "
-                     f"{mu2.shape}, {sigma2.shape}.")
+    raise ValueError(
+      f"Expected means [D] and covariances [D, D] of one D; got {mu1.shape}, {sigma1.shape}, "
+      f"{mu2.shape}, {sigma2.shape}."
+    )
   root = scipy.linalg.sqrtm(sigma1 @ sigma2)
   if not np.all(np.isfinite(root)):
     offset = SQRTM_EPS * np.eye(d)
@@ -47,8 +49,10 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
   if np.iscomplexobj(root):
     worst = np.max(np.abs(np.diagonal(root).imag))
     if worst > IMAGINARY_TOLERANCE:
-      raise ValueError(f"The covariance product's square root has an imaginary part of {worst:.3g} on its "
-                       "diagonal: the covariances are not valid (symmetric positive semi-definite).")
+      raise ValueError(
+        f"The covariance product's square root has an imaginary part of {worst:.3g} on its "
+        "diagonal: the covariances are not valid (symmetric positive semi-definite)."
+      )
     root = root.real
   diff = mu1 - mu2
   return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * np.trace(root))

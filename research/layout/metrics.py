@@ -128,8 +128,8 @@ def _check_layouts(boxes: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.
     raise ValueError(f"boxes of real elements must be finite; {int((~np.isfinite(real)).any(-1).sum())} are not.")
   if real.size and real[:, 2:].min() < 0:
     raise ValueError(
-        f"widths and heights must be >= 0; the smallest is {real[:, 2:].min()}. "
-        "Boxes are (cx, cy, w, h); convert (left, top, right, bottom) boxes first."
+      f"widths and heights must be >= 0; the smallest is {real[:, 2:].min()}. "
+      "Boxes are (cx, cy, w, h); convert (left, top, right, bottom) boxes first."
     )
   return np.where(mask[..., None], boxes, 0.0), mask
 
@@ -316,7 +316,7 @@ def _pair_intersections(boxes: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def overlap_layoutganpp(
-    boxes: np.ndarray, mask: np.ndarray, labels: np.ndarray | None = None, *, ignore_labels: Sequence[int] = ()
+  boxes: np.ndarray, mask: np.ndarray, labels: np.ndarray | None = None, *, ignore_labels: Sequence[int] = ()
 ) -> np.ndarray:
   """LayoutGAN++ overlap: (1/N) sum_i sum_{j != i} A(i & j) / A(i), [B]; lower is better.
 
@@ -335,7 +335,7 @@ def overlap_layoutganpp(
 
 
 def overlap_aclayoutgan(
-    boxes: np.ndarray, mask: np.ndarray, labels: np.ndarray | None = None, *, ignore_labels: Sequence[int] = ()
+  boxes: np.ndarray, mask: np.ndarray, labels: np.ndarray | None = None, *, ignore_labels: Sequence[int] = ()
 ) -> np.ndarray:
   """ACLayoutGAN overlap: sum_i sum_{j != i} A(i & j) / A(i), [B] (no 1/N)."""
   boxes, mask = _check_layouts(boxes, mask)
@@ -344,7 +344,7 @@ def overlap_aclayoutgan(
 
 
 def overlap_layoutgan(
-    boxes: np.ndarray, mask: np.ndarray, labels: np.ndarray | None = None, *, ignore_labels: Sequence[int] = ()
+  boxes: np.ndarray, mask: np.ndarray, labels: np.ndarray | None = None, *, ignore_labels: Sequence[int] = ()
 ) -> np.ndarray:
   """LayoutGAN overlap: sum_{i < j} A(i & j) in canvas units, [B]."""
   boxes, mask = _check_layouts(boxes, mask)
@@ -352,12 +352,12 @@ def overlap_layoutgan(
 
 
 def overlap_blt(
-    boxes: np.ndarray,
-    mask: np.ndarray,
-    labels: np.ndarray | None = None,
-    *,
-    ignore_labels: Sequence[int] = (),
-    resolution: int = BLT_RESOLUTION,
+  boxes: np.ndarray,
+  mask: np.ndarray,
+  labels: np.ndarray | None = None,
+  *,
+  ignore_labels: Sequence[int] = (),
+  resolution: int = BLT_RESOLUTION,
 ) -> np.ndarray:
   """BLT overlap (layout-blt `get_overlap_index`): sum_{i < j} A(i & j) on `blt_grid_boxes`, [B].
 
@@ -410,7 +410,7 @@ def perceptual_iou_blt(boxes: np.ndarray, mask: np.ndarray, *, resolution: int =
 
 
 def perceptual_iou_layoutdm(
-    boxes: np.ndarray, mask: np.ndarray, *, resolution: int = LAYOUTDM_RASTER_RESOLUTION
+  boxes: np.ndarray, mask: np.ndarray, *, resolution: int = LAYOUTDM_RASTER_RESOLUTION
 ) -> np.ndarray:
   """layout-dm's reading of BLT's IoU (its average_iou-BLT), [B].
 
@@ -433,7 +433,7 @@ def perceptual_iou_layoutdm(
 
 
 def _label_multiset_keys(
-    labels_a: np.ndarray, mask_a: np.ndarray, labels_b: np.ndarray, mask_b: np.ndarray
+  labels_a: np.ndarray, mask_a: np.ndarray, labels_b: np.ndarray, mask_b: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
   """One shared group id per layout of either set for its sorted label multiset; -1 for empty layouts."""
   width = max(mask_a.shape[1], mask_b.shape[1])
@@ -494,12 +494,12 @@ def _matched_group_scores(ltrb_a: np.ndarray, ltrb_b: np.ndarray, labels: np.nda
 
 
 def maximum_iou_layoutganpp(
-    boxes_a: np.ndarray,
-    labels_a: np.ndarray,
-    mask_a: np.ndarray,
-    boxes_b: np.ndarray,
-    labels_b: np.ndarray,
-    mask_b: np.ndarray,
+  boxes_a: np.ndarray,
+  labels_a: np.ndarray,
+  mask_a: np.ndarray,
+  boxes_b: np.ndarray,
+  labels_b: np.ndarray,
+  mask_b: np.ndarray,
 ) -> float:
   """LayoutGAN++'s Maximum IoU between two sets of layouts (layout-dm compute_maximum_iou); higher is better.
 
@@ -536,7 +536,7 @@ def maximum_iou_layoutganpp(
 
 
 def _check_relations(
-    relations: np.ndarray, relation_mask: np.ndarray, mask: np.ndarray
+  relations: np.ndarray, relation_mask: np.ndarray, mask: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
   """Validates relations [B, R, 3] against the layouts.
 
@@ -553,7 +553,7 @@ def _check_relations(
     raise ValueError(f"relations must hold integers (element indices and Relation ids); got {relations.dtype}.")
   if active.shape != relations.shape[:2] or active.dtype != np.bool_:
     raise ValueError(
-        f"relation_mask must be boolean of shape {relations.shape[:2]}; got {active.dtype} {active.shape}."
+      f"relation_mask must be boolean of shape {relations.shape[:2]}; got {active.dtype} {active.shape}."
     )
   first, second, relation = (relations[..., k].astype(np.int64) for k in range(3))
   unknown = active & ~np.isin(relation, list(Relation))
@@ -562,8 +562,8 @@ def _check_relations(
   outside = active & ((first < CANVAS_INDEX) | (first >= slots) | (second < 0) | (second >= slots))
   if outside.any():
     raise ValueError(
-        f"Relation between slots ({first[outside][0]}, {second[outside][0]}) lies outside [0, S={slots}); the "
-        f"first element may also be CANVAS_INDEX={CANVAS_INDEX}."
+      f"Relation between slots ({first[outside][0]}, {second[outside][0]}) lies outside [0, S={slots}); the "
+      f"first element may also be CANVAS_INDEX={CANVAS_INDEX}."
     )
   on_canvas = active & (first == CANVAS_INDEX)
   if (on_canvas & ~np.isin(relation, list(_CANVAS_RELATIONS))).any():
@@ -590,9 +590,9 @@ def _position_relation(first: np.ndarray, second: np.ndarray, on_canvas: np.ndar
   left1, top1, right1, bottom1 = np.moveaxis(boxes_lib.cxcywh_to_ltrb(first), -1, 0)
   left2, top2, right2, bottom2 = np.moveaxis(boxes_lib.cxcywh_to_ltrb(second), -1, 0)
   between = np.select(
-      [bottom2 <= top1, bottom1 <= top2, right2 <= left1, right1 <= left2],
-      [Relation.TOP, Relation.BOTTOM, Relation.LEFT, Relation.RIGHT],
-      Relation.CENTER,
+    [bottom2 <= top1, bottom1 <= top2, right2 <= left1, right1 <= left2],
+    [Relation.TOP, Relation.BOTTOM, Relation.LEFT, Relation.RIGHT],
+    Relation.CENTER,
   )
   centre_y = second[..., 1]
   in_canvas = np.select([centre_y <= 1 / 3, centre_y < 2 / 3], [Relation.TOP, Relation.CENTER], Relation.BOTTOM)
@@ -600,7 +600,7 @@ def _position_relation(first: np.ndarray, second: np.ndarray, on_canvas: np.ndar
 
 
 def relation_violations(
-    boxes: np.ndarray, mask: np.ndarray, relations: np.ndarray, relation_mask: np.ndarray
+  boxes: np.ndarray, mask: np.ndarray, relations: np.ndarray, relation_mask: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
   """Counts of violated and of checked relation constraints per layout.
 
@@ -626,15 +626,15 @@ def relation_violations(
   box_first = np.take_along_axis(with_canvas, first_slot[..., None], axis=1)  # [B, R, 4]
   box_second = np.take_along_axis(with_canvas, second_slot[..., None], axis=1)
   detected = np.where(
-      np.isin(relation, list(_SIZE_RELATIONS)),
-      _size_relation(box_first, box_second),
-      _position_relation(box_first, box_second, first_slot == boxes.shape[1]),
+    np.isin(relation, list(_SIZE_RELATIONS)),
+    _size_relation(box_first, box_second),
+    _position_relation(box_first, box_second, first_slot == boxes.shape[1]),
   )  # [B, R]
   return (active & (detected != relation)).sum(-1), active.sum(-1)
 
 
 def violation_rate_layoutganpp(
-    boxes: np.ndarray, mask: np.ndarray, relations: np.ndarray, relation_mask: np.ndarray
+  boxes: np.ndarray, mask: np.ndarray, relations: np.ndarray, relation_mask: np.ndarray
 ) -> np.ndarray:
   """LayoutGAN++'s relation violation rate (layout-dm compute_violation): violated / checked, [B].
 
@@ -669,8 +669,8 @@ def batch_mean(values: np.ndarray, *, nan: str = "raise") -> float:
   missing = np.isnan(values)
   if nan == "raise" and missing.any():
     raise ValueError(
-        f"{int(missing.sum())} of {values.size} values are NaN; pass nan='omit' to skip them or nan='zero' to count "
-        "them as 0 (see the metric's docstring for which its paper does)."
+      f"{int(missing.sum())} of {values.size} values are NaN; pass nan='omit' to skip them or nan='zero' to count "
+      "them as 0 (see the metric's docstring for which its paper does)."
     )
   if nan == "zero":
     return float(np.where(missing, 0.0, values).mean())

@@ -28,18 +28,18 @@ from matplotlib import patches  # noqa: E402
 PALETTE = plt.get_cmap("tab20").colors
 # Diagram element type -> (shape, face colour, edge colour); unknown types are drawn as plain boxes.
 DIAGRAM_STYLE = {
-    "process": ("box", "#dbe9f6", "#2f6aa3"),
-    "decision": ("diamond", "#fde9c8", "#c27c0e"),
-    "terminator": ("round", "#d9f0d3", "#2e7d32"),
-    "data_io": ("parallelogram", "#e8e1f5", "#5e35b1"),
-    "person": ("round", "#e3f2fd", "#1565c0"),
-    "central_topic": ("ellipse", "#ffe0b2", "#e65100"),
-    "topic": ("round", "#fff3e0", "#ef6c00"),
-    "class": ("class", "#f5f5f5", "#424242"),
-    "lane": ("lane", "#fafafa", "#9e9e9e"),
-    "column": ("container", "#f1f3f4", "#bdbdbd"),
-    "frame": ("frame", "none", "#757575"),
-    "sticky_note": ("note", "#fff59d", "#f9a825"),
+  "process": ("box", "#dbe9f6", "#2f6aa3"),
+  "decision": ("diamond", "#fde9c8", "#c27c0e"),
+  "terminator": ("round", "#d9f0d3", "#2e7d32"),
+  "data_io": ("parallelogram", "#e8e1f5", "#5e35b1"),
+  "person": ("round", "#e3f2fd", "#1565c0"),
+  "central_topic": ("ellipse", "#ffe0b2", "#e65100"),
+  "topic": ("round", "#fff3e0", "#ef6c00"),
+  "class": ("class", "#f5f5f5", "#424242"),
+  "lane": ("lane", "#fafafa", "#9e9e9e"),
+  "column": ("container", "#f1f3f4", "#bdbdbd"),
+  "frame": ("frame", "none", "#757575"),
+  "sticky_note": ("note", "#fff59d", "#f9a825"),
 }
 CONTAINER_SHAPES = ("lane", "container", "frame")
 
@@ -63,14 +63,14 @@ def _frame_axes(ax: plt.Axes, width: float, height: float, title: str) -> None:
 
 
 def draw_layout(
-    ax: plt.Axes,
-    boxes: np.ndarray,
-    labels: np.ndarray,
-    mask: np.ndarray | None = None,
-    *,
-    canvas: tuple[float, float] = (1.0, 1.0),
-    label_names: Sequence[str] | None = None,
-    title: str = "",
+  ax: plt.Axes,
+  boxes: np.ndarray,
+  labels: np.ndarray,
+  mask: np.ndarray | None = None,
+  *,
+  canvas: tuple[float, float] = (1.0, 1.0),
+  label_names: Sequence[str] | None = None,
+  title: str = "",
 ) -> None:
   """One layout: top-left boxes [S, 4] in canvas units, labels [S], mask [S] (default: all real)."""
   boxes, labels = np.asarray(boxes), np.asarray(labels)
@@ -121,16 +121,16 @@ def _nesting_depth(parent: np.ndarray) -> np.ndarray:
 
 
 def draw_diagram(
-    ax: plt.Axes,
-    boxes: np.ndarray,
-    element_type: np.ndarray,
-    type_names: Sequence[str],
-    *,
-    parent: np.ndarray | None = None,
-    connectors: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-    curved: np.ndarray | None = None,
-    canvas: tuple[float, float] | None = None,
-    title: str = "",
+  ax: plt.Axes,
+  boxes: np.ndarray,
+  element_type: np.ndarray,
+  type_names: Sequence[str],
+  *,
+  parent: np.ndarray | None = None,
+  connectors: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+  curved: np.ndarray | None = None,
+  canvas: tuple[float, float] | None = None,
+  title: str = "",
 ) -> None:
   """One diagram: top-left boxes [n, 4], element types [n] (ids into `type_names`), parents [n]
   (-1: none), connectors (source [m], target [m], directed [m] bool); `curved` [m] bool draws
@@ -162,14 +162,25 @@ def draw_diagram(
     for s, t, directed, arc in zip(*connectors, curved):
       start = _border_point(boxes[s], boxes[t][:2] + boxes[t][2:] / 2)
       end = _border_point(boxes[t], boxes[s][:2] + boxes[s][2:] / 2)
-      ax.annotate("", xy=end, xytext=start, zorder=4,
-                  arrowprops=dict(arrowstyle="-|>" if directed else "-", color="#455a64", lw=0.8,
-                                  shrinkA=0, shrinkB=0, mutation_scale=7,
-                                  connectionstyle="arc3,rad=0.6" if arc else "arc3"))
+      ax.annotate(
+        "",
+        xy=end,
+        xytext=start,
+        zorder=4,
+        arrowprops=dict(
+          arrowstyle="-|>" if directed else "-",
+          color="#455a64",
+          lw=0.8,
+          shrinkA=0,
+          shrinkB=0,
+          mutation_scale=7,
+          connectionstyle="arc3,rad=0.6" if arc else "arc3",
+        ),
+      )
 
 
 def save_grid(
-    draws: Sequence[Callable[[plt.Axes], None]], path: str, *, columns: int = 4, cell_inches: float = 3.0
+  draws: Sequence[Callable[[plt.Axes], None]], path: str, *, columns: int = 4, cell_inches: float = 3.0
 ) -> None:
   """Calls each `draw(ax)` on its own cell of a grid and writes the figure (.png or .svg by extension)."""
   if not path.endswith((".png", ".svg")):
@@ -180,7 +191,7 @@ def save_grid(
   fig, axes = plt.subplots(rows, columns, figsize=(columns * cell_inches, rows * cell_inches), squeeze=False)
   for ax, draw in zip(axes.flat, draws):
     draw(ax)
-  for ax in list(axes.flat)[len(draws):]:
+  for ax in list(axes.flat)[len(draws) :]:
     ax.axis("off")
   fig.tight_layout()
   fig.savefig(path, dpi=110)

@@ -142,11 +142,13 @@ def dequantize(q: ArrayLike, num_bins: int, rule: UniformRule = "bins") -> np.nd
 def _check_centres(centres: ArrayLike) -> np.ndarray:
   centres = np.asarray(centres)
   if centres.ndim != 1 or centres.shape[0] < 2 or not np.issubdtype(centres.dtype, np.floating):
-    raise ValueError(f"centres must be a 1-D float array of >= 2 bin centres, got shape {centres.shape} and dtype "
-                     f"{centres.dtype}.")
+    raise ValueError(
+      f"centres must be a 1-D float array of >= 2 bin centres, got shape {centres.shape} and dtype {centres.dtype}."
+    )
   if not np.all(np.isfinite(centres)) or np.any(np.diff(centres) < 0):
-    raise ValueError("centres must be finite and sorted in increasing order; sort them (np.sort) or fit them with "
-                     "fit_kmeans_bins.")
+    raise ValueError(
+      "centres must be finite and sorted in increasing order; sort them (np.sort) or fit them with fit_kmeans_bins."
+    )
   return centres
 
 
@@ -179,8 +181,9 @@ def _lloyd(values: np.ndarray, centres: np.ndarray, max_iters: int) -> np.ndarra
   return centres
 
 
-def fit_kmeans_bins(values: ArrayLike, num_bins: int, seed: int = 0, max_values: int = 100_000,
-                    max_iters: int = 300) -> np.ndarray:
+def fit_kmeans_bins(
+  values: ArrayLike, num_bins: int, seed: int = 0, max_values: int = 100_000, max_iters: int = 300
+) -> np.ndarray:
   """Sorted k-means bin centres [num_bins] float32 of one coordinate's values, as LayoutDM fits them.
 
   Args:
@@ -197,14 +200,16 @@ def fit_kmeans_bins(values: ArrayLike, num_bins: int, seed: int = 0, max_values:
     values = rng.choice(values, max_values, replace=False)
   distinct = np.unique(values).size
   if distinct < num_bins:
-    raise ValueError(f"k-means needs at least num_bins={num_bins} distinct values, got {distinct}; fit on more "
-                     "data or use fewer bins.")
+    raise ValueError(
+      f"k-means needs at least num_bins={num_bins} distinct values, got {distinct}; fit on more data or use fewer bins."
+    )
   centres = _lloyd(values, _kmeans_plus_plus(values, num_bins, rng), max_iters)
   return centres.astype(np.float32)
 
 
-def fit_kmeans_box_bins(boxes: ArrayLike, mask: ArrayLike, num_bins: int, seed: int = 0,
-                        max_boxes: int = 100_000) -> np.ndarray:
+def fit_kmeans_box_bins(
+  boxes: ArrayLike, mask: ArrayLike, num_bins: int, seed: int = 0, max_boxes: int = 100_000
+) -> np.ndarray:
   """k-means bin centres [4, num_bins] of x, y, w, h over the real boxes of [B, S, 4] (LayoutDM's k-means bins).
 
   As LayoutDM does, at most `max_boxes` boxes are drawn (with `seed`) and each coordinate is fitted on them.
@@ -240,15 +245,15 @@ def check_layouts(boxes: ArrayLike, labels: ArrayLike, mask: ArrayLike) -> tuple
   if boxes.ndim != 3:
     raise ValueError(f"boxes must be [B, S, 4], got shape {boxes.shape}; batch single layouts with pad_layouts.")
   if labels.shape != boxes.shape[:2] or mask.shape != boxes.shape[:2]:
-    raise ValueError(f"labels {labels.shape} and mask {mask.shape} must both have shape [B, S] = {boxes.shape[:2]} "
-                     "to match boxes.")
+    raise ValueError(
+      f"labels {labels.shape} and mask {mask.shape} must both have shape [B, S] = {boxes.shape[:2]} to match boxes."
+    )
   if labels.size and not np.issubdtype(labels.dtype, np.integer):
     raise ValueError(f"labels must be integers, got dtype {labels.dtype}.")
   return boxes, labels, mask.astype(bool)
 
 
-def _sort_keys(boxes: np.ndarray, labels: np.ndarray, order: str,
-               rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+def _sort_keys(boxes: np.ndarray, labels: np.ndarray, order: str, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
   """Sort keys [B, S] of one order, least significant first (np.lexsort's convention)."""
   if order == "random":
     return (rng.random(labels.shape),)
@@ -261,8 +266,9 @@ def _sort_keys(boxes: np.ndarray, labels: np.ndarray, order: str,
   return raster + (labels,) if order == "category" else raster
 
 
-def element_order(boxes: ArrayLike, labels: ArrayLike, mask: ArrayLike, order: Order,
-                  seed: int | np.random.Generator = 0) -> np.ndarray:
+def element_order(
+  boxes: ArrayLike, labels: ArrayLike, mask: ArrayLike, order: Order, seed: int | np.random.Generator = 0
+) -> np.ndarray:
   """Permutation [B, S] per layout that sorts its elements by `order` (see module doc) and puts padding last.
 
   Args:
@@ -278,8 +284,9 @@ def element_order(boxes: ArrayLike, labels: ArrayLike, mask: ArrayLike, order: O
   return _permutation(*check_layouts(boxes, labels, mask), order, seed)
 
 
-def _permutation(boxes: np.ndarray, labels: np.ndarray, mask: np.ndarray, order: Order,
-                 seed: int | np.random.Generator) -> np.ndarray:
+def _permutation(
+  boxes: np.ndarray, labels: np.ndarray, mask: np.ndarray, order: Order, seed: int | np.random.Generator
+) -> np.ndarray:
   """`element_order` of a checked batch."""
   if order not in ORDERS:
     raise ValueError(f"Unknown element order {order!r}; choose one of {ORDERS}.")
@@ -289,13 +296,17 @@ def _permutation(boxes: np.ndarray, labels: np.ndarray, mask: np.ndarray, order:
   return np.lexsort(keys + (~mask,), axis=-1)  # stable: ties keep the given order
 
 
-def reorder(boxes: ArrayLike, labels: ArrayLike, mask: ArrayLike, order: Order,
-            seed: int | np.random.Generator = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def reorder(
+  boxes: ArrayLike, labels: ArrayLike, mask: ArrayLike, order: Order, seed: int | np.random.Generator = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
   """boxes [B, S, 4], labels [B, S], mask [B, S] with each layout's elements in `order`, padding last."""
   boxes, labels, mask = check_layouts(boxes, labels, mask)
   perm = _permutation(boxes, labels, mask, order, seed)  # [B, S]
-  return (np.take_along_axis(boxes, perm[..., None], axis=1), np.take_along_axis(labels, perm, axis=1),
-          np.take_along_axis(mask, perm, axis=1))
+  return (
+    np.take_along_axis(boxes, perm[..., None], axis=1),
+    np.take_along_axis(labels, perm, axis=1),
+    np.take_along_axis(mask, perm, axis=1),
+  )
 
 
 # ---------------------------------------------------------------------------------------------- sequence formats
@@ -377,10 +388,21 @@ def layout_transformer_format(num_classes: int, num_bins: int = 256) -> Sequence
   _check_format_sizes(num_classes, num_bins)
   specials = num_bins + num_classes
   return SequenceFormat(
-      name="layout_transformer", num_classes=num_classes, num_bins=num_bins, element_tokens=("c", "x", "y", "w", "h"),
-      box_format="ltwh", quantization="grid_round", class_offset=num_bins, coord_offsets=(0, 0, 0, 0),
-      pad_id=specials + 2, bos_id=specials, eos_id=specials + 1, mask_id=None, vocab_size=specials + 3,
-      add_bos_eos=True)
+    name="layout_transformer",
+    num_classes=num_classes,
+    num_bins=num_bins,
+    element_tokens=("c", "x", "y", "w", "h"),
+    box_format="ltwh",
+    quantization="grid_round",
+    class_offset=num_bins,
+    coord_offsets=(0, 0, 0, 0),
+    pad_id=specials + 2,
+    bos_id=specials,
+    eos_id=specials + 1,
+    mask_id=None,
+    vocab_size=specials + 3,
+    add_bos_eos=True,
+  )
 
 
 def blt_format(num_classes: int, num_bins: int = 32, add_bos_eos: bool = False) -> SequenceFormat:
@@ -388,10 +410,22 @@ def blt_format(num_classes: int, num_bins: int = 32, add_bos_eos: bool = False) 
   _check_format_sizes(num_classes, num_bins)
   first_bin = 4 + num_classes
   return SequenceFormat(
-      name="blt", num_classes=num_classes, num_bins=num_bins, element_tokens=("c", "w", "h", "x", "y"),
-      box_format="cxcywh", quantization="grid_round", class_offset=4,
-      coord_offsets=tuple(first_bin + i * num_bins for i in range(4)), pad_id=0, bos_id=1, eos_id=2, mask_id=3,
-      vocab_size=first_bin + 4 * num_bins, add_bos_eos=add_bos_eos, min_size_bin=1)
+    name="blt",
+    num_classes=num_classes,
+    num_bins=num_bins,
+    element_tokens=("c", "w", "h", "x", "y"),
+    box_format="cxcywh",
+    quantization="grid_round",
+    class_offset=4,
+    coord_offsets=tuple(first_bin + i * num_bins for i in range(4)),
+    pad_id=0,
+    bos_id=1,
+    eos_id=2,
+    mask_id=3,
+    vocab_size=first_bin + 4 * num_bins,
+    add_bos_eos=add_bos_eos,
+    min_size_bin=1,
+  )
 
 
 def layoutdm_format(num_classes: int, num_bins: int = 32, quantization: str = "kmeans") -> SequenceFormat:
@@ -399,17 +433,30 @@ def layoutdm_format(num_classes: int, num_bins: int = 32, quantization: str = "k
   _check_format_sizes(num_classes, num_bins)
   pad = num_classes + 4 * num_bins
   return SequenceFormat(
-      name="layoutdm", num_classes=num_classes, num_bins=num_bins, element_tokens=("c", "x", "y", "w", "h"),
-      box_format="cxcywh", quantization=quantization, class_offset=0,
-      coord_offsets=tuple(num_classes + i * num_bins for i in range(4)), pad_id=pad, bos_id=None, eos_id=None,
-      mask_id=pad + 1, vocab_size=pad + 2, add_bos_eos=False)
+    name="layoutdm",
+    num_classes=num_classes,
+    num_bins=num_bins,
+    element_tokens=("c", "x", "y", "w", "h"),
+    box_format="cxcywh",
+    quantization=quantization,
+    class_offset=0,
+    coord_offsets=tuple(num_classes + i * num_bins for i in range(4)),
+    pad_id=pad,
+    bos_id=None,
+    eos_id=None,
+    mask_id=pad + 1,
+    vocab_size=pad + 2,
+    add_bos_eos=False,
+  )
 
 
 def _box_centres(fmt: SequenceFormat, centres: ArrayLike | None) -> np.ndarray:
   """k-means centres [4, n] of x, y, w, h for a "kmeans" format."""
   if centres is None:
-    raise ValueError(f"Format {fmt.name!r} quantizes with k-means bins: pass centres [4, {fmt.num_bins}] "
-                     "(fit_kmeans_box_bins on the training split).")
+    raise ValueError(
+      f"Format {fmt.name!r} quantizes with k-means bins: pass centres [4, {fmt.num_bins}] "
+      "(fit_kmeans_box_bins on the training split)."
+    )
   centres = np.asarray(centres)
   if centres.shape != (4, fmt.num_bins):
     raise ValueError(f"centres must have shape [4, num_bins] = [4, {fmt.num_bins}], got {centres.shape}.")
@@ -446,8 +493,14 @@ def _positions(fmt: SequenceFormat) -> list[int]:
   return [FIELDS.index(field) for field in fmt.element_tokens]
 
 
-def encode(fmt: SequenceFormat, boxes: ArrayLike, labels: ArrayLike, mask: ArrayLike,
-           centres: ArrayLike | None = None, seq_len: int | None = None) -> np.ndarray:
+def encode(
+  fmt: SequenceFormat,
+  boxes: ArrayLike,
+  labels: ArrayLike,
+  mask: ArrayLike,
+  centres: ArrayLike | None = None,
+  seq_len: int | None = None,
+) -> np.ndarray:
   """Token sequences [B, L] int32 of a batch of layouts, in the slot order given (padding moved last).
 
   Args:
@@ -465,12 +518,16 @@ def encode(fmt: SequenceFormat, boxes: ArrayLike, labels: ArrayLike, mask: Array
   batch, slots = labels.shape
   length = fmt.seq_len(slots) if seq_len is None else seq_len
   if length < fmt.seq_len(slots):
-    raise ValueError(f"seq_len={seq_len} is too short for {slots} elements in format {fmt.name!r}; it needs at "
-                     f"least {fmt.seq_len(slots)}.")
+    raise ValueError(
+      f"seq_len={seq_len} is too short for {slots} elements in format {fmt.name!r}; it needs at "
+      f"least {fmt.seq_len(slots)}."
+    )
   real_labels = labels[mask]
   if real_labels.size and (real_labels.min() < 0 or real_labels.max() >= fmt.num_classes):
-    raise ValueError(f"Labels of real elements must lie in [0, num_classes={fmt.num_classes}), got values in "
-                     f"[{real_labels.min()}, {real_labels.max()}].")
+    raise ValueError(
+      f"Labels of real elements must lie in [0, num_classes={fmt.num_classes}), got values in "
+      f"[{real_labels.min()}, {real_labels.max()}]."
+    )
   boxes = box_ops.convert(np.where(mask[..., None], boxes, 0), "cxcywh", fmt.box_format)
   values = np.concatenate([labels[..., None], _quantize_boxes(fmt, boxes, centres)], axis=-1)  # [B, S, 5] c,x,y,w,h
   element = values[..., _positions(fmt)] + _field_bounds(fmt)[0]  # [B, S, 5] in the format's order
@@ -478,11 +535,11 @@ def encode(fmt: SequenceFormat, boxes: ArrayLike, labels: ArrayLike, mask: Array
   tokens = np.full((batch, length), fmt.pad_id, np.int32)
   if fmt.add_bos_eos:
     tokens[:, 0] = fmt.bos_id
-    tokens[:, 1:1 + element.shape[1]] = element
+    tokens[:, 1 : 1 + element.shape[1]] = element
     eos_at = 1 + TOKENS_PER_ELEMENT * mask.sum(axis=1)  # [B]
     np.put_along_axis(tokens, eos_at[:, None], fmt.eos_id, axis=1)
   else:
-    tokens[:, :element.shape[1]] = element
+    tokens[:, : element.shape[1]] = element
   return tokens
 
 
@@ -500,9 +557,9 @@ def _element_region(fmt: SequenceFormat, tokens: np.ndarray) -> tuple[np.ndarray
   batch, length = tokens.shape
   slots = max(fmt.max_elements(length), 0)
   start = 1 if fmt.add_bos_eos else 0
-  grid = tokens[:, start:start + TOKENS_PER_ELEMENT * slots].reshape(batch, slots, TOKENS_PER_ELEMENT)
+  grid = tokens[:, start : start + TOKENS_PER_ELEMENT * slots].reshape(batch, slots, TOKENS_PER_ELEMENT)
   if not fmt.add_bos_eos:
-    stray = np.any(tokens[:, TOKENS_PER_ELEMENT * slots:] != fmt.pad_id, axis=1)
+    stray = np.any(tokens[:, TOKENS_PER_ELEMENT * slots :] != fmt.pad_id, axis=1)
     return grid, np.ones((batch, slots), bool), stray
   body = tokens[:, 1:]
   has_eos = np.any(body == fmt.eos_id, axis=1)
@@ -526,8 +583,10 @@ def decode(fmt: SequenceFormat, tokens: ArrayLike, centres: ArrayLike | None = N
   """
   tokens = np.asarray(tokens)
   if tokens.ndim != 2 or not np.issubdtype(tokens.dtype, np.integer) or tokens.shape[1] < fmt.seq_len(0):
-    raise ValueError(f"tokens must be an integer array [B, L] with L >= {fmt.seq_len(0)}, got shape "
-                     f"{tokens.shape} and dtype {tokens.dtype}.")
+    raise ValueError(
+      f"tokens must be an integer array [B, L] with L >= {fmt.seq_len(0)}, got shape "
+      f"{tokens.shape} and dtype {tokens.dtype}."
+    )
   grid, live, malformed = _element_region(fmt, tokens)  # [B, S, 5], [B, S], [B]
   starts, stops = _field_bounds(fmt)
   in_range = np.all((grid >= starts) & (grid < stops), axis=-1)  # [B, S]
@@ -537,16 +596,18 @@ def decode(fmt: SequenceFormat, tokens: ArrayLike, centres: ArrayLike | None = N
   keep = live & in_range
   values = np.where(keep[..., None], grid - starts, 0)[..., np.argsort(_positions(fmt))]  # [B, S, 5] c,x,y,w,h
   boxes = box_ops.convert(_dequantize_boxes(fmt, values[..., 1:], centres), fmt.box_format, "cxcywh")
-  boxes, labels, keep = reorder(np.where(keep[..., None], boxes, 0).astype(np.float32),
-                                values[..., 0].astype(np.int32), keep, "given")
+  boxes, labels, keep = reorder(
+    np.where(keep[..., None], boxes, 0).astype(np.float32), values[..., 0].astype(np.int32), keep, "given"
+  )
   return DecodedLayouts(boxes, labels, keep, malformed | np.any(corrupt, axis=1))
 
 
 # ---------------------------------------------------------------------------------------------- batching
 
 
-def pad_layouts(layouts: Sequence[tuple[ArrayLike, ArrayLike]],
-                max_elements: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def pad_layouts(
+  layouts: Sequence[tuple[ArrayLike, ArrayLike]], max_elements: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
   """Batch layouts of n_i elements into padded arrays.
 
   Args:
@@ -566,10 +627,14 @@ def pad_layouts(layouts: Sequence[tuple[ArrayLike, ArrayLike]],
       layout_boxes = layout_boxes.reshape(0, 4)
     n = layout_labels.shape[0] if layout_labels.ndim == 1 else -1
     if layout_boxes.shape != (n, 4) or (n and not np.issubdtype(layout_labels.dtype, np.integer)):
-      raise ValueError(f"Layout {i} has boxes of shape {layout_boxes.shape} and labels of shape "
-                       f"{layout_labels.shape} ({layout_labels.dtype}); pass boxes [n, 4] and integer labels [n].")
+      raise ValueError(
+        f"Layout {i} has boxes of shape {layout_boxes.shape} and labels of shape "
+        f"{layout_labels.shape} ({layout_labels.dtype}); pass boxes [n, 4] and integer labels [n]."
+      )
     if n > max_elements:
-      raise ValueError(f"Layout {i} has {n} elements, more than max_elements={max_elements}; raise max_elements "
-                       "or drop such layouts (as LayoutGAN++ and LayoutDM do).")
+      raise ValueError(
+        f"Layout {i} has {n} elements, more than max_elements={max_elements}; raise max_elements "
+        "or drop such layouts (as LayoutGAN++ and LayoutDM do)."
+      )
     boxes[i, :n], labels[i, :n], mask[i, :n] = layout_boxes, layout_labels, True
   return boxes, labels, mask

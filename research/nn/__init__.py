@@ -7,5 +7,11 @@ from research.nn.norm import Norm
 from research.nn.performer import PerformerSelfAttention
 
 __all__ = [
-    "MLP", "MLPReadout", "MultiHeadAttention", "Norm", "PerformerSelfAttention", "dense", "dot_product_attention",
+  "MLP",
+  "MLPReadout",
+  "MultiHeadAttention",
+  "Norm",
+  "PerformerSelfAttention",
+  "dense",
+  "dot_product_attention",
 ]

@@ -22,7 +22,7 @@ MASK_VALUE = -1e9
 
 
 def _combine_masks(
-    query_mask: jax.Array | None, key_mask: jax.Array | None, pair_mask: jax.Array | None
+  query_mask: jax.Array | None, key_mask: jax.Array | None, pair_mask: jax.Array | None
 ) -> jax.Array | None:
   """[B, T], [B, S], [B, T, S] (each optional) -> [B, 1, T, S] bool or None."""
   mask = None
@@ -38,13 +38,13 @@ def _combine_masks(
 
 
 def _explicit_attention(
-    q: jax.Array,
-    k: jax.Array,
-    v: jax.Array,
-    bias: jax.Array | None,
-    mask: jax.Array | None,
-    clamp: float | None,
-    weights_dropout: Callable[[jax.Array], jax.Array] | None,
+  q: jax.Array,
+  k: jax.Array,
+  v: jax.Array,
+  bias: jax.Array | None,
+  mask: jax.Array | None,
+  clamp: float | None,
+  weights_dropout: Callable[[jax.Array], jax.Array] | None,
 ) -> jax.Array:
   """dropout(softmax_j(clip(q_i . k_j / sqrt(d) + bias_ij, -clamp, clamp))) v_j."""
   logits = jnp.einsum("bthd,bshd->bhts", q, k) / jnp.sqrt(q.shape[-1]).astype(q.dtype)  # [B, H, T, S]
@@ -61,16 +61,16 @@ def _explicit_attention(
 
 
 def dot_product_attention(
-    q: jax.Array,
-    k: jax.Array,
-    v: jax.Array,
-    *,
-    bias: jax.Array | None = None,
-    query_mask: jax.Array | None = None,
-    key_mask: jax.Array | None = None,
-    pair_mask: jax.Array | None = None,
-    logit_clamp: float | None = None,
-    weights_dropout: Callable[[jax.Array], jax.Array] | None = None,
+  q: jax.Array,
+  k: jax.Array,
+  v: jax.Array,
+  *,
+  bias: jax.Array | None = None,
+  query_mask: jax.Array | None = None,
+  key_mask: jax.Array | None = None,
+  pair_mask: jax.Array | None = None,
+  logit_clamp: float | None = None,
+  weights_dropout: Callable[[jax.Array], jax.Array] | None = None,
 ) -> jax.Array:
   """Masked scaled dot-product attention.
 
@@ -115,16 +115,16 @@ class MultiHeadAttention(nnx.Module):
   """
 
   def __init__(
-      self,
-      in_dim: int,
-      num_heads: int,
-      head_dim: int | None = None,
-      *,
-      use_bias: bool = True,
-      logit_clamp: float | None = None,
-      weights_dropout: float = 0.0,
-      torch_mha_init: bool = False,
-      rngs: nnx.Rngs,
+    self,
+    in_dim: int,
+    num_heads: int,
+    head_dim: int | None = None,
+    *,
+    use_bias: bool = True,
+    logit_clamp: float | None = None,
+    weights_dropout: float = 0.0,
+    torch_mha_init: bool = False,
+    rngs: nnx.Rngs,
   ):
     if head_dim is None:
       if in_dim % num_heads:
@@ -145,12 +145,12 @@ class MultiHeadAttention(nnx.Module):
     return split(self.query(x)), split(self.key(x)), split(self.value(x))
 
   def __call__(
-      self,
-      x: jax.Array,
-      *,
-      mask: jax.Array | None = None,
-      bias: jax.Array | None = None,
-      pair_mask: jax.Array | None = None,
+    self,
+    x: jax.Array,
+    *,
+    mask: jax.Array | None = None,
+    bias: jax.Array | None = None,
+    pair_mask: jax.Array | None = None,
   ) -> jax.Array:
     """x: [B, N, in_dim], mask: [B, N] (queries and keys), bias: [B, H, N, N] -> [B, N, H * D]."""
     q, k, v = self.qkv(x)
@@ -158,14 +158,14 @@ class MultiHeadAttention(nnx.Module):
     if dropout is not None and dropout.deterministic:
       dropout = None  # eval mode: nothing to drop, so the fused path applies
     out = dot_product_attention(
-        q,
-        k,
-        v,
-        bias=bias,
-        query_mask=mask,
-        key_mask=mask,
-        pair_mask=pair_mask,
-        logit_clamp=self.logit_clamp,
-        weights_dropout=dropout,
+      q,
+      k,
+      v,
+      bias=bias,
+      query_mask=mask,
+      key_mask=mask,
+      pair_mask=pair_mask,
+      logit_clamp=self.logit_clamp,
+      weights_dropout=dropout,
     )
     return out.reshape(out.shape[:2] + (self.num_heads * self.head_dim,))

@@ -52,14 +52,14 @@ def _symmetric_uniform(bound: float) -> Initializer:
 
 
 def dense(
-    in_dim: int,
-    out_dim: int,
-    *,
-    axes: AxisNames = ("embed", "mlp"),
-    use_bias: bool = True,
-    kernel_init: Initializer | None = None,
-    zero_bias: bool = False,
-    rngs: nnx.Rngs,
+  in_dim: int,
+  out_dim: int,
+  *,
+  axes: AxisNames = ("embed", "mlp"),
+  use_bias: bool = True,
+  kernel_init: Initializer | None = None,
+  zero_bias: bool = False,
+  rngs: nnx.Rngs,
 ) -> nnx.Linear:
   """An nnx.Linear with kernel [in_dim, out_dim] on `axes` and bias on `axes[1]`.
 
@@ -70,10 +70,10 @@ def dense(
     raise ValueError(f"axes must name the (input, output) dimensions; got {tuple(axes)}.")
   bias_init = nnx.initializers.zeros_init() if zero_bias else torch_linear_bias_init(in_dim)
   return nnx.Linear(
-      in_dim,
-      out_dim,
-      use_bias=use_bias,
-      kernel_init=nnx.with_partitioning(kernel_init or torch_linear_kernel_init(), tuple(axes)),
-      bias_init=nnx.with_partitioning(bias_init, (axes[1],)),
-      rngs=rngs,
+    in_dim,
+    out_dim,
+    use_bias=use_bias,
+    kernel_init=nnx.with_partitioning(kernel_init or torch_linear_kernel_init(), tuple(axes)),
+    bias_init=nnx.with_partitioning(bias_init, (axes[1],)),
+    rngs=rngs,
   )

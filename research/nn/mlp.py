@@ -18,16 +18,16 @@ class MLP(nnx.Module):
   """
 
   def __init__(
-      self,
-      in_dim: int,
-      hidden_dims: Sequence[int],
-      out_dim: int,
-      *,
-      activation: Callable[[jax.Array], jax.Array] = jax.nn.relu,
-      dropout: float = 0.0,
-      in_axis: str | None = "embed",
-      out_axis: str | None = "embed",
-      rngs: nnx.Rngs,
+    self,
+    in_dim: int,
+    hidden_dims: Sequence[int],
+    out_dim: int,
+    *,
+    activation: Callable[[jax.Array], jax.Array] = jax.nn.relu,
+    dropout: float = 0.0,
+    in_axis: str | None = "embed",
+    out_axis: str | None = "embed",
+    rngs: nnx.Rngs,
   ):
     dims = [in_dim, *hidden_dims, out_dim]
     in_axes = [in_axis] + [None] * (len(dims) - 2)
@@ -35,8 +35,8 @@ class MLP(nnx.Module):
     if len(dims) > 2:
       in_axes[-1] = "mlp"  # hidden -> out reads the "mlp" width
     self.layers = nnx.List(
-        dense(d_in, d_out, axes=(a_in, a_out), rngs=rngs)
-        for d_in, d_out, a_in, a_out in zip(dims[:-1], dims[1:], in_axes, out_axes)
+      dense(d_in, d_out, axes=(a_in, a_out), rngs=rngs)
+      for d_in, d_out, a_in, a_out in zip(dims[:-1], dims[1:], in_axes, out_axes)
     )
     self.activation = activation
     self.dropout = nnx.Dropout(dropout, rngs=rngs)
@@ -57,5 +57,5 @@ class MLPReadout(MLP):
   """
 
   def __init__(self, in_dim: int, out_dim: int, *, num_hidden: int = 2, rngs: nnx.Rngs):
-    hidden = [in_dim // 2 ** (l + 1) for l in range(num_hidden)]
+    hidden = [in_dim // 2 ** (layer + 1) for layer in range(num_hidden)]
     super().__init__(in_dim, hidden, out_dim, out_axis="vocab", rngs=rngs)

@@ -37,8 +37,8 @@ GraphGPS's GPS layer never calls, so W is fixed for the whole run there too.
 Padding: performer-pytorch zeroes the values of padded keys only, so padded
 keys still add to D (and to the key stabiliser): its outputs depend on how far
 a graph is padded (GraphGPS pads each batch to its largest graph; a 12-node
-graph padded to 20-64 slots moved outputs of size 0.35 by 0.11-0.23). Here padded keys are dropped from K' (numerator and D) and
-from the stabiliser, so a graph's outputs do not depend on its padding or on
+graph padded to 20-64 slots moved outputs of size 0.35 by 0.11-0.23). Here padded keys are dropped from K'
+(numerator and D) and from the stabiliser, so a graph's outputs do not depend on its padding or on
 the other graphs of the batch; padded query rows are zero.
 """
 
@@ -83,7 +83,7 @@ def _positive_features(x_dash: jax.Array, half_sq_norm: jax.Array, stabiliser: j
 
 
 def favor_attention(
-    q: jax.Array, k: jax.Array, v: jax.Array, projection: jax.Array, *, mask: jax.Array | None = None
+  q: jax.Array, k: jax.Array, v: jax.Array, projection: jax.Array, *, mask: jax.Array | None = None
 ) -> jax.Array:
   """Non-causal FAVOR+ attention.
 
@@ -131,14 +131,14 @@ class PerformerSelfAttention(nnx.Module):
   """
 
   def __init__(
-      self,
-      dim: int,
-      num_heads: int,
-      *,
-      head_dim: int = 64,
-      num_features: int | None = None,
-      dropout: float = 0.0,
-      rngs: nnx.Rngs,
+    self,
+    dim: int,
+    num_heads: int,
+    *,
+    head_dim: int = 64,
+    num_features: int | None = None,
+    dropout: float = 0.0,
+    rngs: nnx.Rngs,
   ):
     if head_dim < 1:
       raise ValueError(f"head_dim={head_dim}: a head needs at least one dimension.")
@@ -146,8 +146,8 @@ class PerformerSelfAttention(nnx.Module):
       num_features = int(head_dim * math.log(head_dim))
     if num_features < 1:
       raise ValueError(
-          f"num_features={num_features} (head_dim={head_dim}): FAVOR+ needs at least one random feature; "
-          "pass num_features >= 1 (int(head_dim ln head_dim) is 0 for head_dim=1)."
+        f"num_features={num_features} (head_dim={head_dim}): FAVOR+ needs at least one random feature; "
+        "pass num_features >= 1 (int(head_dim ln head_dim) is 0 for head_dim=1)."
       )
     self.num_heads = num_heads
     self.head_dim = head_dim

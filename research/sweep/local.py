@@ -93,9 +93,14 @@ def _start(sweep: spec.Sweep, run: spec.Run, python: str) -> _Running:
   path = log_path(sweep, run)
   os.makedirs(os.path.dirname(path), exist_ok=True)
   with open(path, "ab") as log:
-    process = subprocess.Popen([python, *sweep.run_args(run)], stdout=log, stderr=subprocess.STDOUT,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"}, preexec_fn=stop_with_parent,
-                               start_new_session=True)  # Ctrl-C reaches the launcher, which stops the runs cleanly
+    process = subprocess.Popen(
+      [python, *sweep.run_args(run)],
+      stdout=log,
+      stderr=subprocess.STDOUT,
+      env={**os.environ, "PYTHONUNBUFFERED": "1"},
+      preexec_fn=stop_with_parent,
+      start_new_session=True,
+    )  # Ctrl-C reaches the launcher, which stops the runs cleanly
   return _Running(run, process, path, time.time())
 
 
@@ -144,20 +149,30 @@ def _ended(sweep: spec.Sweep, r: _Running, outcome: Outcome) -> str:
   return f"FAILED (exit {r.process.returncode}); log {r.log_path}:\n{_tail(r.log_path)}"
 
 
-def _opening(sweep: spec.Sweep, runs: Sequence[spec.Run], outcome: Outcome, pending: Sequence[spec.Run],
-             parallel: int) -> str:
+def _opening(
+  sweep: spec.Sweep, runs: Sequence[spec.Run], outcome: Outcome, pending: Sequence[spec.Run], parallel: int
+) -> str:
   resuming = [r for r in pending if os.path.isdir(os.path.join(sweep.workdir(r), "checkpoints"))]
   of_all = f" (of its {len(sweep.runs)})" if len(runs) != len(sweep.runs) else ""
   names = ", ".join(outcome.diverged)
   diverged = f"{len(outcome.diverged)} diverged (not rerun: {names}), " if outcome.diverged else ""
-  return (f"Sweep {sweep.name or 'default'} of {sweep.config_flag}: {len(runs)} runs{of_all} in {sweep.directory}; "
-          f"{len(outcome.skipped)} finished already, {diverged}{len(pending)} to run ({len(resuming)} resume), "
-          f"{parallel} at a time.")
+  return (
+    f"Sweep {sweep.name or 'default'} of {sweep.config_flag}: {len(runs)} runs{of_all} in {sweep.directory}; "
+    f"{len(outcome.skipped)} finished already, {diverged}{len(pending)} to run ({len(resuming)} resume), "
+    f"{parallel} at a time."
+  )
 
 
-def run_local(sweep: spec.Sweep, *, parallel: int, runs: Sequence[spec.Run] | None = None,
-              python: str = sys.executable, print_fn: Callable[[str], None] = print, poll_seconds: float = 0.5,
-              progress_seconds: float = 60.0) -> Outcome:
+def run_local(
+  sweep: spec.Sweep,
+  *,
+  parallel: int,
+  runs: Sequence[spec.Run] | None = None,
+  python: str = sys.executable,
+  print_fn: Callable[[str], None] = print,
+  poll_seconds: float = 0.5,
+  progress_seconds: float = 60.0,
+) -> Outcome:
   """Runs the pending ones of `runs` (default: every run of the sweep), `parallel` at a time; SIGTERM/SIGINT
   stop them cleanly.
 

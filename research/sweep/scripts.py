@@ -31,7 +31,13 @@ STATUS_CODE = "import sys; from research import rundir; print(rundir.status(sys.
 
 
 def slurm_files(
-    sweep: Sweep, *, nodes: int, gpus_per_node: int, time: str, partition: str = "", python: str = "python",
+  sweep: Sweep,
+  *,
+  nodes: int,
+  gpus_per_node: int,
+  time: str,
+  partition: str = "",
+  python: str = "python",
 ) -> dict[str, str]:
   """The sbatch array script (one task per run) and the per-process script it starts with srun."""
   _check_positive(nodes=nodes, gpus_per_node=gpus_per_node)
@@ -45,8 +51,9 @@ def tpu_files(sweep: Sweep, *, tpu_name: str, zone: str, project: str = "", pyth
   """A script that runs the sweep's runs in order, each on every worker of the TPU VM pod `tpu_name`."""
   for flag, value in (("tpu_name", tpu_name), ("zone", zone)):
     if not value:
-      raise ConfigError(f"tpu_files needs {flag} (the TPU VM's name and zone, as `gcloud compute tpus tpu-vm list` "
-                       "shows them).")
+      raise ConfigError(
+        f"tpu_files needs {flag} (the TPU VM's name and zone, as `gcloud compute tpus tpu-vm list` shows them)."
+      )
   return {TPU: _tpu_script(sweep, tpu_name, zone, project, python)}
 
 
@@ -72,8 +79,10 @@ def _check_positive(**counts: int) -> None:
 def _check_slurm_path(directory: str) -> None:
   """#SBATCH lines take the log path as it is: no spaces, quotes or % (Slurm's filename patterns)."""
   if shlex.quote(directory) != directory or "%" in directory:
-    raise ConfigError(f"Slurm's #SBATCH --output cannot hold the sweep directory {directory!r}; "
-                     "pass a sweep directory without spaces, quotes, % or other characters the shell would read.")
+    raise ConfigError(
+      f"Slurm's #SBATCH --output cannot hold the sweep directory {directory!r}; "
+      "pass a sweep directory without spaces, quotes, % or other characters the shell would read."
+    )
 
 
 def _description(sweep: Sweep) -> str:
@@ -89,16 +98,17 @@ def _sbatch_script(sweep: Sweep, nodes: int, gpus_per_node: int, time: str, part
   script = _path(sweep.directory, SBATCH)
   experiment = os.path.basename(os.path.dirname(sweep.config_path)) or "sweep"
   directives = {
-      "job-name": f"{experiment}-{sweep.name or 'default'}",
-      "array": f"0-{len(sweep.runs) - 1}",
-      "nodes": nodes,
-      "ntasks-per-node": gpus_per_node,
-      "gpus-per-node": gpus_per_node,
-      "time": time,
-      **({"partition": partition} if partition else {}),
-      "output": os.path.join(sweep.directory, LOG_DIR, "%A_%a.out"),
+    "job-name": f"{experiment}-{sweep.name or 'default'}",
+    "array": f"0-{len(sweep.runs) - 1}",
+    "nodes": nodes,
+    "ntasks-per-node": gpus_per_node,
+    "gpus-per-node": gpus_per_node,
+    "time": time,
+    **({"partition": partition} if partition else {}),
+    "output": os.path.join(sweep.directory, LOG_DIR, "%A_%a.out"),
   }
-  return "\n".join([
+  return "\n".join(
+    [
       "#!/bin/bash",
       f"# The {_description(sweep)}, one Slurm array task per run;",
       f"# each run on {nodes} node(s) x {gpus_per_node} GPU(s), one process per GPU ({TASK}).",
@@ -119,21 +129,23 @@ def _sbatch_script(sweep: Sweep, nodes: int, gpus_per_node: int, time: str, part
       "# One process per task; --kill-on-bad-exit: a failed process would leave the others waiting in collectives.",
       f"srun --label --kill-on-bad-exit=1 bash {_path(sweep.directory, TASK)}",
       "",
-  ])
+    ]
+  )
 
 
 def _task_case(sweep: Sweep, number: int, run: Run) -> list[str]:
   return [
-      f"  {number})  # {run.name}",
-      f"    workdir={shlex.quote(sweep.workdir(run))}",
-      f"    args=({shlex.join(sweep.run_args(run))}) ;;",
+    f"  {number})  # {run.name}",
+    f"    workdir={shlex.quote(sweep.workdir(run))}",
+    f"    args=({shlex.join(sweep.run_args(run))}) ;;",
   ]
 
 
 def _task_script(sweep: Sweep, python: str) -> str:
   last = len(sweep.runs) - 1
   cases = [line for number, run in enumerate(sweep.runs) for line in _task_case(sweep, number, run)]
-  return "\n".join([
+  return "\n".join(
+    [
       "#!/bin/bash",
       f"# One process of one run of the {_description(sweep)}.",
       f"# {SBATCH} starts it once per GPU (srun), from the repository root, with COORDINATOR (host:port of process 0)",
@@ -148,11 +160,11 @@ def _task_script(sweep: Sweep, python: str) -> str:
       f'  *) echo "{TASK}: no run number $SLURM_ARRAY_TASK_ID in this sweep; its runs are 0-{last}." >&2; exit 2 ;;',
       "esac",
       "# A run is done once its final.json parses and says complete, or diverged (research/rundir.py).",
-      f"status=$(\"$PYTHON\" -c {shlex.quote(STATUS_CODE)} \"$workdir\")",
+      f'status=$("$PYTHON" -c {shlex.quote(STATUS_CODE)} "$workdir")',
       'case "$status" in',
       '  complete) echo "Run $SLURM_ARRAY_TASK_ID is finished: $workdir/final.json says complete."; exit 0 ;;',
       f'  diverged) echo "Run $SLURM_ARRAY_TASK_ID diverged ($workdir/final.json); not rerun." >&2; '
-      f'exit {DIVERGED_EXIT} ;;',
+      f"exit {DIVERGED_EXIT} ;;",
       "esac",
       "# The GPU: every process sees all the GPUs Slurm gave the job on its node (a step gets all of the job's GPUs),",
       "# and jax.distributed.initialize keeps device number SLURM_LOCALID for this process (its default under Slurm).",
@@ -161,7 +173,8 @@ def _task_script(sweep: Sweep, python: str) -> str:
       'exec "$PYTHON" "${args[@]}" --coordinator_address="$COORDINATOR" --num_processes="$SLURM_NTASKS" \\',
       '    --process_id="$SLURM_PROCID"',
       "",
-  ])
+    ]
+  )
 
 
 def _tpu_script(sweep: Sweep, tpu_name: str, zone: str, project: str, python: str) -> str:
@@ -169,7 +182,8 @@ def _tpu_script(sweep: Sweep, tpu_name: str, zone: str, project: str, python: st
   settings = {"TPU": tpu_name, "ZONE": zone, **({"PROJECT": project} if project else {})}
   project_flag = ' --project="$PROJECT"' if project else ""
   runs = [f"run {shlex.join([sweep.workdir(run), *sweep.run_args(run)])}" for run in sweep.runs]
-  return "\n".join([
+  return "\n".join(
+    [
       "#!/bin/bash",
       f"# The {_description(sweep)},",
       f"# on the TPU VM pod {tpu_name} (zone {zone}): the runs one after another, each on every worker at once;",
@@ -201,7 +215,7 @@ def _tpu_script(sweep: Sweep, tpu_name: str, zone: str, project: str, python: st
       "  local workdir=$1 quoted args status command",
       "  shift",
       '  quoted=$(printf %q "$workdir")',
-      '  args=$(printf \'%q \' "$@")',
+      "  args=$(printf '%q ' \"$@\")",
       '  status="$PYTHON -c $(printf %q "$STATUS") $quoted"',
       '  command="cd $REPO && case \\$($status) in complete) echo Finished: $quoted ;; '
       'diverged) echo Diverged, not rerun: $quoted ;; *) $PYTHON $args--distributed ;; esac"',
@@ -211,4 +225,5 @@ def _tpu_script(sweep: Sweep, tpu_name: str, zone: str, project: str, python: st
       "",
       *runs,
       "",
-  ])
+    ]
+  )

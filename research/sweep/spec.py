@@ -78,11 +78,10 @@ class Sweep:
 
   def manifest(self) -> dict[str, Any]:
     return {
-        "config": self.config_path,
-        "config_arg": self.config_arg,
-        "sweep": self.name,
-        "runs": [{"name": r.name, "workdir": os.path.join("runs", r.name), "overrides": r.overrides}
-                 for r in self.runs],
+      "config": self.config_path,
+      "config_arg": self.config_arg,
+      "sweep": self.name,
+      "runs": [{"name": r.name, "workdir": os.path.join("runs", r.name), "overrides": r.overrides} for r in self.runs],
     }
 
 
@@ -148,8 +147,13 @@ def sweep_overrides(module: ModuleType, config_path: str, sweep_name: str) -> li
   return [dict(r) for r in runs]
 
 
-def expand(config_path: str, config_arg: str = "", sweep_name: str = "", directory: str = "",
-           settings: Mapping[str, Any] | None = None) -> Sweep:
+def expand(
+  config_path: str,
+  config_arg: str = "",
+  sweep_name: str = "",
+  directory: str = "",
+  settings: Mapping[str, Any] | None = None,
+) -> Sweep:
   """The sweep `sweep_name` of `config_path:config_arg`, every run's config checked (nothing runs)."""
   module = config_file.load_module(config_path)
   settings = dict(settings or {})
@@ -175,8 +179,9 @@ def _read_manifest(path: str) -> dict[str, Any]:
     with open(path) as f:
       return json.load(f)
   except json.JSONDecodeError as e:
-    raise WorkdirError(f"{path} is not valid JSON ({e.msg}, line {e.lineno}); remove that sweep directory "
-                       "or pass another one.") from e
+    raise WorkdirError(
+      f"{path} is not valid JSON ({e.msg}, line {e.lineno}); remove that sweep directory or pass another one."
+    ) from e
 
 
 def claim_directory(sweep: Sweep) -> None:
@@ -190,11 +195,14 @@ def claim_directory(sweep: Sweep) -> None:
   for key, label in (("config", "config"), ("config_arg", "config argument"), ("sweep", "sweep name")):
     if existing.get(key) != manifest[key]:
       raise WorkdirError(
-          f"{sweep.directory} holds a sweep of another {label}: {existing.get(key)!r}, not {manifest[key]!r}. "
-          "Pass another directory, or remove that one.")
+        f"{sweep.directory} holds a sweep of another {label}: {existing.get(key)!r}, not {manifest[key]!r}. "
+        "Pass another directory, or remove that one."
+      )
   if existing["runs"] != json.loads(json.dumps(manifest["runs"])):
-    raise WorkdirError(f"{sweep.directory} holds sweep {sweep.name!r} with other runs than the config lists now; "
-                       "pass another directory for the changed sweep, or remove that one.")
+    raise WorkdirError(
+      f"{sweep.directory} holds sweep {sweep.name!r} with other runs than the config lists now; "
+      "pass another directory for the changed sweep, or remove that one."
+    )
 
 
 @contextlib.contextmanager

@@ -10,10 +10,10 @@ from research.tasks.layout_fid import LayoutFID
 from research.tasks.node_classification import NodeClassification
 
 _TASKS: dict[str, type[Task]] = {
-    "graph_classification": GraphClassification,
-    "graph_regression": GraphRegression,
-    "layout_fid": LayoutFID,
-    "node_classification": NodeClassification,
+  "graph_classification": GraphClassification,
+  "graph_regression": GraphRegression,
+  "layout_fid": LayoutFID,
+  "node_classification": NodeClassification,
 }
 
 

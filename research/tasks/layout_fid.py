@@ -45,13 +45,13 @@ def _terms(model: nnx.Module, batch: Mapping[str, jax.Array]) -> dict[str, jax.A
   mask, logit_real, label_logits, box_pred = _forward(model, batch)
   perturbed = batch["perturbed"].astype(jnp.float32)
   return {
-      "bce": optax.sigmoid_binary_cross_entropy(logit_real, perturbed),  # [B]
-      "ce": optax.softmax_cross_entropy_with_integer_labels(label_logits, labels),  # [B, S]
-      "box": jnp.sum((box_pred - boxes) ** 2, axis=-1),  # [B, S]
-      "real_correct": ((logit_real > 0) == (perturbed > 0.5)).astype(jnp.float32),  # [B]
-      "label_correct": (jnp.argmax(label_logits, -1) == labels).astype(jnp.float32),  # [B, S]
-      "mask": mask,
-      "layouts": batch["example_mask"].astype(jnp.float32),  # [B]
+    "bce": optax.sigmoid_binary_cross_entropy(logit_real, perturbed),  # [B]
+    "ce": optax.softmax_cross_entropy_with_integer_labels(label_logits, labels),  # [B, S]
+    "box": jnp.sum((box_pred - boxes) ** 2, axis=-1),  # [B, S]
+    "real_correct": ((logit_real > 0) == (perturbed > 0.5)).astype(jnp.float32),  # [B]
+    "label_correct": (jnp.argmax(label_logits, -1) == labels).astype(jnp.float32),  # [B, S]
+    "mask": mask,
+    "layouts": batch["example_mask"].astype(jnp.float32),  # [B]
   }
 
 
@@ -68,51 +68,71 @@ class LayoutFID(Task):
   def loss(self, model, batch):
     t = _terms(model, batch)
     bce, ce, box = _mean(t["bce"], t["layouts"]), _mean(t["ce"], t["mask"]), _mean(t["box"], t["mask"])
-    return bce + ce + BOX_WEIGHT * box, {"bce": bce, "label_ce": ce, "box_mse": box,
-                                          "real_accuracy": _mean(t["real_correct"], t["layouts"])}
+    return bce + ce + BOX_WEIGHT * box, {
+      "bce": bce,
+      "label_ce": ce,
+      "box_mse": box,
+      "real_accuracy": _mean(t["real_correct"], t["layouts"]),
+    }
 
   def eval_sums(self, model, batch):
     t = _terms(model, batch)
     elements = t["mask"].astype(jnp.float32)
     return {
-        "layouts": jnp.sum(t["layouts"]),
-        "elements": jnp.sum(elements),
-        "bce": jnp.sum(t["bce"] * t["layouts"]),
-        "real_correct": jnp.sum(t["real_correct"] * t["layouts"]),
-        "ce": jnp.sum(t["ce"] * elements),
-        "label_correct": jnp.sum(t["label_correct"] * elements),
-        "box": jnp.sum(t["box"] * elements),
+      "layouts": jnp.sum(t["layouts"]),
+      "elements": jnp.sum(elements),
+      "bce": jnp.sum(t["bce"] * t["layouts"]),
+      "real_correct": jnp.sum(t["real_correct"] * t["layouts"]),
+      "ce": jnp.sum(t["ce"] * elements),
+      "label_correct": jnp.sum(t["label_correct"] * elements),
+      "box": jnp.sum(t["box"] * elements),
     }
 
   def finalize(self, sums):
     layouts, elements = max(float(sums["layouts"]), 1.0), max(float(sums["elements"]), 1.0)
     bce, ce, box = float(sums["bce"]) / layouts, float(sums["ce"]) / elements, float(sums["box"]) / elements
     return {
-        "loss": bce + ce + BOX_WEIGHT * box,
-        "bce": bce,
-        "label_ce": ce,
-        "box_mse": box,
-        "real_accuracy": float(sums["real_correct"]) / layouts,
-        "label_accuracy": float(sums["label_correct"]) / elements,
+      "loss": bce + ce + BOX_WEIGHT * box,
+      "bce": bce,
+      "label_ce": ce,
+      "box_mse": box,
+      "real_accuracy": float(sums["real_correct"]) / layouts,
+      "label_accuracy": float(sums["label_correct"]) / elements,
     }
 
   draws_samples = True
 
   def sample_outputs(self, model, batch):
     mask, logit_real, label_logits, box_pred = _forward(model, batch)
-    return {"boxes": batch["boxes"], "labels": batch["labels"], "mask": mask, "perturbed": batch["perturbed"],
-            "p_perturbed": jax.nn.sigmoid(logit_real), "box_pred": box_pred,
-            "label_pred": jnp.argmax(label_logits, -1)}
+    return {
+      "boxes": batch["boxes"],
+      "labels": batch["labels"],
+      "mask": mask,
+      "perturbed": batch["perturbed"],
+      "p_perturbed": jax.nn.sigmoid(logit_real),
+      "box_pred": box_pred,
+      "label_pred": jnp.argmax(label_logits, -1),
+    }
 
   def save_samples(self, outputs, count, path):
     draws = []
     for i in np.flatnonzero(outputs["mask"].any(-1))[:count]:
       kind = "noised" if outputs["perturbed"][i] > 0.5 else "clean"
       title = f"{kind} input, p(noised)={outputs['p_perturbed'][i]:.2f}"
-      draws.append(functools.partial(_draw, boxes=outputs["boxes"][i], labels=outputs["labels"][i],
-                                     mask=outputs["mask"][i], title=title))
-      draws.append(functools.partial(_draw, boxes=outputs["box_pred"][i], labels=outputs["label_pred"][i],
-                                     mask=outputs["mask"][i], title="reconstruction"))
+      draws.append(
+        functools.partial(
+          _draw, boxes=outputs["boxes"][i], labels=outputs["labels"][i], mask=outputs["mask"][i], title=title
+        )
+      )
+      draws.append(
+        functools.partial(
+          _draw,
+          boxes=outputs["box_pred"][i],
+          labels=outputs["label_pred"][i],
+          mask=outputs["mask"][i],
+          title="reconstruction",
+        )
+      )
     render.save_grid(draws, path, columns=4, cell_inches=2.5)
 
 

@@ -84,12 +84,12 @@ class NodeClassification(Task):
     one_hot = jax.nn.one_hot(labels, num_classes) * mask[..., None]  # [B, N, C]
     correct = (predictions(logits) == labels)[..., None] * one_hot
     return {
-        # The loss of a split is the mean of its batches' losses, each batch
-        # weighted by its node count (the batch weights are per batch by definition).
-        "loss": weighted_cross_entropy(logits, labels, mask) * jnp.sum(mask),
-        "nodes": jnp.sum(mask).astype(jnp.float32),
-        "class_count": jnp.sum(one_hot, axis=(0, 1)),  # [C]
-        "class_correct": jnp.sum(correct, axis=(0, 1)),  # [C]
+      # The loss of a split is the mean of its batches' losses, each batch
+      # weighted by its node count (the batch weights are per batch by definition).
+      "loss": weighted_cross_entropy(logits, labels, mask) * jnp.sum(mask),
+      "nodes": jnp.sum(mask).astype(jnp.float32),
+      "class_count": jnp.sum(one_hot, axis=(0, 1)),  # [C]
+      "class_correct": jnp.sum(correct, axis=(0, 1)),  # [C]
     }
 
   def finalize(self, sums):
@@ -97,7 +97,7 @@ class NodeClassification(Task):
     count, correct = np.asarray(sums["class_count"], np.float64), np.asarray(sums["class_correct"], np.float64)
     per_class = np.divide(correct, count, out=np.zeros_like(count), where=count > 0)
     return {
-        "loss": float(sums["loss"]) / nodes,
-        "accuracy": float(correct.sum()) / nodes,
-        "accuracy_sbm": float(per_class.mean()),
+      "loss": float(sums["loss"]) / nodes,
+      "accuracy": float(correct.sum()) / nodes,
+      "accuracy_sbm": float(per_class.mean()),
     }

@@ -32,11 +32,14 @@ class Checkpoints:
   def __init__(self, directory: str, *, keep: int, every_steps: int = 0):
     self.directory = os.path.abspath(directory)  # orbax needs absolute paths
     self.manager = ocp.CheckpointManager(
-        self.directory,
-        options=ocp.CheckpointManagerOptions(
-            max_to_keep=keep, save_interval_steps=max(every_steps, 1), create=True, enable_async_checkpointing=True,
-            cleanup_tmp_directories=True,
-        ),
+      self.directory,
+      options=ocp.CheckpointManagerOptions(
+        max_to_keep=keep,
+        save_interval_steps=max(every_steps, 1),
+        create=True,
+        enable_async_checkpointing=True,
+        cleanup_tmp_directories=True,
+      ),
     )
     self.moved_aside: list[str] = []  # unrestorable checkpoints moved aside by restore_latest
 
@@ -70,8 +73,13 @@ class Checkpoints:
     self.manager.reload()
     self.moved_aside.append(target)
     reason = f"{type(error).__name__}: {str(error).splitlines()[0][:300] if str(error) else ''}"
-    log.warning("Checkpoint at step %d in %s could not be restored (%s); moved it aside to %s and trying the "
-                "previous one.", step, self.directory, reason, target)
+    log.warning(
+      "Checkpoint at step %d in %s could not be restored (%s); moved it aside to %s and trying the previous one.",
+      step,
+      self.directory,
+      reason,
+      target,
+    )
 
   def wait(self) -> None:
     self.manager.wait_until_finished()

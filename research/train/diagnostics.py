@@ -15,9 +15,7 @@ plots per-module gradient norms over steps and prints a verdict per module group
 
 from __future__ import annotations
 
-import argparse
 import collections
-import json
 import math
 import os
 import sys
@@ -93,18 +91,23 @@ def _module_sumsq(tree: Any) -> dict[str, jax.Array]:
 def statistic_names(params: Any) -> list[str]:
   """The keys of `step_statistics`, in the order of its packed vector."""
   modules = module_names(params)
-  return ["grad_norm_global", "grad_norm_clipped", "param_norm", "update_norm",
-          *(f"{kind}/{m}" for m in modules for kind in ("grad_norm", "update_ratio"))]
+  return [
+    "grad_norm_global",
+    "grad_norm_clipped",
+    "param_norm",
+    "update_norm",
+    *(f"{kind}/{m}" for m in modules for kind in ("grad_norm", "update_ratio")),
+  ]
 
 
 def step_statistics(grads: Any, clipped_grad_norm: jax.Array, params: Any, updates: Any) -> jax.Array:
   """Scalars of one step packed in one vector (one transfer), in `statistic_names` order."""
   g, p, u = _module_sumsq(grads), _module_sumsq(params), _module_sumsq(updates)
   stats = {
-      "grad_norm_global": jnp.sqrt(sum(g.values())),
-      "grad_norm_clipped": clipped_grad_norm,
-      "param_norm": jnp.sqrt(sum(p.values())),
-      "update_norm": jnp.sqrt(sum(u.values())),
+    "grad_norm_global": jnp.sqrt(sum(g.values())),
+    "grad_norm_clipped": clipped_grad_norm,
+    "param_norm": jnp.sqrt(sum(p.values())),
+    "update_norm": jnp.sqrt(sum(u.values())),
   }
   for module in g:
     stats[f"grad_norm/{module}"] = jnp.sqrt(g[module])
@@ -148,9 +151,9 @@ def describe_nonfinite(step: int, loss: float, modules: Sequence[str], bad: np.n
   others = ", ".join(bad_modules[:-1][-5:])
   more = f"; also non-finite: {others}" + (" ..." if len(bad_modules) > 6 else "") if others else ""
   return (
-      f"Non-finite gradient at step {step}: first in the backward pass is module '{first}' "
-      f"({where} non-finite, loss={loss}){more}. Lower the learning rate, enable grad_clip_norm, or set "
-      "config.diagnostics.on_nonfinite='skip_step' to skip such steps."
+    f"Non-finite gradient at step {step}: first in the backward pass is module '{first}' "
+    f"({where} non-finite, loss={loss}){more}. Lower the learning rate, enable grad_clip_norm, or set "
+    "config.diagnostics.on_nonfinite='skip_step' to skip such steps."
   )
 
 
@@ -174,7 +177,7 @@ def group_series(rows: Sequence[dict[str, Any]]) -> dict[str, list[float]]:
     group_sq: dict[str, float] = collections.defaultdict(float)
     for key, value in row.items():
       if key.startswith("grad_norm/"):
-        group_sq[module_group(key[len("grad_norm/"):])] += float(value) ** 2
+        group_sq[module_group(key[len("grad_norm/") :])] += float(value) ** 2
     for group, sq in group_sq.items():
       series[group].append(math.sqrt(sq))
   return dict(series)
@@ -185,7 +188,7 @@ def verdicts(rows: Sequence[dict[str, Any]]) -> dict[str, str]:
   series = group_series(rows)
   if not series:
     return {}
-  tail = {g: float(np.median(v[-max(1, len(v) // 4):])) for g, v in series.items()}
+  tail = {g: float(np.median(v[-max(1, len(v) // 4) :])) for g, v in series.items()}
   head = {g: float(np.median(v[: max(1, len(v) // 4)])) for g, v in series.items()}
   typical = float(np.median(list(tail.values())))
   out = {}

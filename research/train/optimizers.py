@@ -39,8 +39,14 @@ def check_config(config: ml_collections.ConfigDict) -> None:
   _choice(config, "schedule", SCHEDULES)
   _choice(config, "schedule_unit", SCHEDULE_UNITS)
   _at_least(config, "learning_rate", 0.0, strict=True)
-  for key in ("warmup_steps", "warmup_epochs", "weight_decay", "grad_clip_norm", "plateau_patience",
-              "plateau_threshold"):
+  for key in (
+    "warmup_steps",
+    "warmup_epochs",
+    "weight_decay",
+    "grad_clip_norm",
+    "plateau_patience",
+    "plateau_threshold",
+  ):
     _at_least(config, key, 0)
   for key in ("b1", "b2"):
     if not 0.0 <= config[key] < 1.0:
@@ -48,27 +54,38 @@ def check_config(config: ml_collections.ConfigDict) -> None:
   if not 0.0 < config.plateau_factor < 1.0:
     raise ConfigError(f"config.optimizer.plateau_factor={config.plateau_factor!r} must be in (0, 1).")
   if config.weight_decay and config.name not in DECOUPLED_WEIGHT_DECAY:
-    raise ConfigError(f"config.optimizer.name={config.name!r} does not apply weight_decay={config.weight_decay!r}; "
-                      "use name='adamw' for decoupled weight decay, or set weight_decay=0.")
+    raise ConfigError(
+      f"config.optimizer.name={config.name!r} does not apply weight_decay={config.weight_decay!r}; "
+      "use name='adamw' for decoupled weight decay, or set weight_decay=0."
+    )
   if config.warmup_steps and config.warmup_epochs:
-    raise ConfigError(f"Set config.optimizer.warmup_steps ({config.warmup_steps}) or warmup_epochs "
-                      f"({config.warmup_epochs}), not both.")
+    raise ConfigError(
+      f"Set config.optimizer.warmup_steps ({config.warmup_steps}) or warmup_epochs ({config.warmup_epochs}), not both."
+    )
   if config.schedule_unit == "epoch" and config.warmup_steps:
-    raise ConfigError("config.optimizer.schedule_unit='epoch' counts warmup in epochs: set "
-                      "config.optimizer.warmup_epochs instead of warmup_steps.")
+    raise ConfigError(
+      "config.optimizer.schedule_unit='epoch' counts warmup in epochs: set "
+      "config.optimizer.warmup_epochs instead of warmup_steps."
+    )
 
 
 def check_warmup(config: ml_collections.ConfigDict, total_steps: int, steps_per_epoch: int) -> None:
   """Fails if the warmup does not end before training does."""
   warmup = config.warmup_steps or config.warmup_epochs * steps_per_epoch
   if warmup >= total_steps:
-    what = (f"warmup_steps={config.warmup_steps}" if config.warmup_steps
-            else f"warmup_epochs={config.warmup_epochs} ({warmup} steps)")
-    raise ConfigError(f"config.optimizer.{what} is not shorter than training ({total_steps} steps); "
-                      "shorten the warmup or train longer.")
+    what = (
+      f"warmup_steps={config.warmup_steps}"
+      if config.warmup_steps
+      else f"warmup_epochs={config.warmup_epochs} ({warmup} steps)"
+    )
+    raise ConfigError(
+      f"config.optimizer.{what} is not shorter than training ({total_steps} steps); shorten the warmup or train longer."
+    )
 
 
-def learning_rate_schedule(config: ml_collections.ConfigDict, total_steps: int, steps_per_epoch: int = 1) -> optax.Schedule:
+def learning_rate_schedule(
+  config: ml_collections.ConfigDict, total_steps: int, steps_per_epoch: int = 1
+) -> optax.Schedule:
   """Base learning rate over steps: linear warmup, then constant or cosine decay.
 
   Warmup lasts `warmup_steps`, or `warmup_epochs` epochs. With
@@ -89,8 +106,8 @@ def _schedule(config: ml_collections.ConfigDict, warmup: int, total: int) -> opt
     return optax.warmup_cosine_decay_schedule(0.0, config.learning_rate, max(warmup, 0), max(total, warmup + 1))
   if warmup > 0:
     return optax.join_schedules(
-        [optax.linear_schedule(0.0, config.learning_rate, warmup), optax.constant_schedule(config.learning_rate)],
-        [warmup],
+      [optax.linear_schedule(0.0, config.learning_rate, warmup), optax.constant_schedule(config.learning_rate)],
+      [warmup],
     )
   return optax.constant_schedule(config.learning_rate)
 

@@ -17,7 +17,8 @@ from typing import Any
 import jax
 import numpy as np
 from flax import nnx
-from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec as P
+from jax.sharding import AxisType, Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
 
 from research.errors import ConfigError
 
@@ -41,13 +42,13 @@ def mesh_shape(axes: Mapping[str, int], num_devices: int) -> tuple[int, ...]:
   if -1 in sizes:
     if num_devices % known:
       raise ConfigError(
-          f"config.mesh={dict(axes)} does not divide the {num_devices} devices: the fixed axes take {known}."
+        f"config.mesh={dict(axes)} does not divide the {num_devices} devices: the fixed axes take {known}."
       )
     sizes[sizes.index(-1)] = num_devices // known
   if math.prod(sizes) != num_devices:
     raise ConfigError(
-        f"config.mesh={dict(axes)} has {math.prod(sizes)} devices but {num_devices} are available; "
-        "make the product of the axis sizes equal the device count, or set one axis to -1."
+      f"config.mesh={dict(axes)} has {math.prod(sizes)} devices but {num_devices} are available; "
+      "make the product of the axis sizes equal the device count, or set one axis to -1."
     )
   return tuple(sizes)
 
@@ -65,11 +66,14 @@ def check_rules(rules: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
   for name, axes in table.items():
     unknown = [a for a in axes if a not in MESH_AXES]
     if unknown or len(set(axes)) != len(axes):
-      raise ConfigError(f"config.sharding.rules.{name}={axes}: use distinct mesh axes of {MESH_AXES}, or () to "
-                        "replicate.")
+      raise ConfigError(
+        f"config.sharding.rules.{name}={axes}: use distinct mesh axes of {MESH_AXES}, or () to replicate."
+      )
   if BATCH not in table or not table[BATCH]:
-    raise ConfigError(f"config.sharding.rules.{BATCH} names no mesh axes; the batch must be split over at least one "
-                      "(default: ('data', 'fsdp')).")
+    raise ConfigError(
+      f"config.sharding.rules.{BATCH} names no mesh axes; the batch must be split over at least one "
+      "(default: ('data', 'fsdp'))."
+    )
   return table
 
 
@@ -88,8 +92,9 @@ class Layout:
   rules: Rules
 
   @classmethod
-  def from_config(cls, mesh: Mapping[str, int], rules: Mapping[str, Any],
-                  devices: list[jax.Device] | None = None) -> Layout:
+  def from_config(
+    cls, mesh: Mapping[str, int], rules: Mapping[str, Any], devices: list[jax.Device] | None = None
+  ) -> Layout:
     table = check_rules(rules)  # before the mesh: a bad table needs no devices to be found
     return cls(make_mesh(mesh, devices), table)
 
@@ -113,8 +118,10 @@ class Layout:
     used: set[str] = set()
     for name, dim in zip(logical, shape):
       if name is not None and name not in self.rules:
-        raise ConfigError(f"Logical axis {name!r} has no sharding rule; add config.sharding.rules.{name} "
-                          f"(known logical axes: {sorted(self.rules)}).")
+        raise ConfigError(
+          f"Logical axis {name!r} has no sharding rule; add config.sharding.rules.{name} "
+          f"(known logical axes: {sorted(self.rules)})."
+        )
       axes = self.rules[name] if name is not None else ()
       axes = tuple(a for a in axes if a not in used and self.mesh.shape[a] > 1)
       if axes and dim % math.prod(self.mesh.shape[a] for a in axes) == 0:
@@ -154,8 +161,8 @@ class Layout:
     if global_batch % dp:
       sizes = "×".join(str(self.mesh.shape[a]) for a in self.batch_axes)
       raise ConfigError(
-          f"{what}={global_batch} is not divisible by the data-parallel size {dp} "
-          f"(mesh {'×'.join(self.batch_axes)} = {sizes}); use a multiple of {dp}."
+        f"{what}={global_batch} is not divisible by the data-parallel size {dp} "
+        f"(mesh {'×'.join(self.batch_axes)} = {sizes}); use a multiple of {dp}."
       )
     if global_batch % jax.process_count():
       raise ConfigError(f"{what}={global_batch} is not divisible by the {jax.process_count()} processes.")
@@ -175,7 +182,7 @@ class Layout:
     start, stop = min(starts), max(stops)
     if stop - start != global_batch_size // jax.process_count():
       raise ConfigError(
-          f"This process's devices hold rows {start}..{stop} of the batch, which are not one contiguous "
-          f"1/{jax.process_count()} slice; order the mesh so each process's devices are adjacent on the batch axes."
+        f"This process's devices hold rows {start}..{stop} of the batch, which are not one contiguous "
+        f"1/{jax.process_count()} slice; order the mesh so each process's devices are adjacent on the batch axes."
       )
     return start, stop

@@ -38,15 +38,15 @@ class TrainState:
 def create(params: nnx.State, model_state: nnx.State, tx: optax.GradientTransformation, select_mode: str) -> TrainState:
   worst = -jnp.inf if select_mode == "max" else jnp.inf
   return TrainState(
-      step=jnp.zeros((), jnp.int32),
-      params=params,
-      model_state=model_state,
-      opt_state=tx.init(params),
-      lr_scale=jnp.ones((), jnp.float32),
-      plateau_best=jnp.full((), jnp.inf, jnp.float32),
-      plateau_bad=jnp.zeros((), jnp.int32),
-      best_metric=jnp.full((), worst, jnp.float32),
-      best_step=jnp.full((), -1, jnp.int32),
+    step=jnp.zeros((), jnp.int32),
+    params=params,
+    model_state=model_state,
+    opt_state=tx.init(params),
+    lr_scale=jnp.ones((), jnp.float32),
+    plateau_best=jnp.full((), jnp.inf, jnp.float32),
+    plateau_bad=jnp.zeros((), jnp.int32),
+    best_metric=jnp.full((), worst, jnp.float32),
+    best_step=jnp.full((), -1, jnp.int32),
   )
 
 

@@ -25,16 +25,16 @@ def clip_by_global_norm(grads: Any, max_norm: float) -> tuple[Any, jax.Array, ja
 
 
 def train_step(
-    state: TrainState,
-    batch: dict[str, jax.Array],
-    rng_state: nnx.State,
-    *,
-    graphdef: nnx.GraphDef,
-    task: Task,
-    tx: optax.GradientTransformation,
-    schedule: optax.Schedule,
-    grad_clip_norm: float,
-    seed: int,
+  state: TrainState,
+  batch: dict[str, jax.Array],
+  rng_state: nnx.State,
+  *,
+  graphdef: nnx.GraphDef,
+  task: Task,
+  tx: optax.GradientTransformation,
+  schedule: optax.Schedule,
+  grad_clip_norm: float,
+  seed: int,
 ) -> tuple[TrainState, dict[str, jax.Array]]:
   """One optimizer step. A step whose loss or gradient is non-finite leaves the state unchanged
   (except the step count) and reports which modules' gradients were non-finite."""
@@ -58,24 +58,24 @@ def train_step(
   finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
   keep = lambda new, old: jax.tree.map(lambda n, o: jnp.where(finite, n, o), new, old)
   new_state = state.replace(
-      step=state.step + 1,
-      params=keep(params, state.params),
-      model_state=keep(model_state, state.model_state),
-      opt_state=keep(opt_state, state.opt_state),
+    step=state.step + 1,
+    params=keep(params, state.params),
+    model_state=keep(model_state, state.model_state),
+    opt_state=keep(opt_state, state.opt_state),
   )
   out = {
-      "loss": loss,
-      "learning_rate": learning_rate,
-      "finite": finite,
-      "nonfinite_modules": diagnostics.nonfinite_modules(grads),
-      **{f"batch_{k}": v for k, v in metrics.items()},
-      "diagnostics": diagnostics.step_statistics(grads, clipped_norm, state.params, updates),
+    "loss": loss,
+    "learning_rate": learning_rate,
+    "finite": finite,
+    "nonfinite_modules": diagnostics.nonfinite_modules(grads),
+    **{f"batch_{k}": v for k, v in metrics.items()},
+    "diagnostics": diagnostics.step_statistics(grads, clipped_norm, state.params, updates),
   }
   return new_state, out
 
 
 def eval_step(
-    state: TrainState, batch: dict[str, jax.Array], rng_state: nnx.State, *, graphdef: nnx.GraphDef, task: Task
+  state: TrainState, batch: dict[str, jax.Array], rng_state: nnx.State, *, graphdef: nnx.GraphDef, task: Task
 ) -> dict[str, jax.Array]:
   """Metric sums of one batch, with the model in eval mode."""
   model = nnx.merge(graphdef, state.params, rng_state, state.model_state)
@@ -83,7 +83,7 @@ def eval_step(
 
 
 def sample_step(
-    state: TrainState, batch: dict[str, jax.Array], rng_state: nnx.State, *, graphdef: nnx.GraphDef, task: Task
+  state: TrainState, batch: dict[str, jax.Array], rng_state: nnx.State, *, graphdef: nnx.GraphDef, task: Task
 ) -> dict[str, jax.Array]:
   """What the task draws of one batch (inputs and predictions), with the model in eval mode."""
   model = nnx.merge(graphdef, state.params, rng_state, state.model_state)

@@ -35,15 +35,11 @@ from flax import nnx
 from jax.experimental import multihost_utils
 
 from research import data as data_lib
-from research import models
-from research import rundir
-from research import tasks
+from research import models, rundir, tasks
 from research.data.prefetch import prefetch
 from research.errors import ConfigError
 from research.train import checkpoint as checkpoint_lib
-from research.train import diagnostics
-from research.train import optimizers
-from research.train import sharding
+from research.train import diagnostics, optimizers, sharding
 from research.train import state as state_lib
 from research.train import workdir as workdir_lib
 from research.train.step import eval_step, sample_step, train_step
@@ -75,16 +71,24 @@ def _positive(config: ml_collections.ConfigDict, key: str, *, allow_zero: bool =
 def validate(config: ml_collections.ConfigDict) -> None:
   """Checks that need no devices and no data: names and values the trainer will rely on."""
   if config.diagnostics.on_nonfinite not in ON_NONFINITE:
-    raise ConfigError(f"config.diagnostics.on_nonfinite={config.diagnostics.on_nonfinite!r}; choose one of "
-                      f"{', '.join(ON_NONFINITE)}.")
+    raise ConfigError(
+      f"config.diagnostics.on_nonfinite={config.diagnostics.on_nonfinite!r}; choose one of {', '.join(ON_NONFINITE)}."
+    )
   if config.total_steps <= 0 and config.epochs <= 0:
-    raise ConfigError(f"config.total_steps={config.total_steps} and config.epochs={config.epochs}: set one of them "
-                      "to a positive number.")
+    raise ConfigError(
+      f"config.total_steps={config.total_steps} and config.epochs={config.epochs}: set one of them "
+      "to a positive number."
+    )
   for key in ("total_steps", "epochs", "seed", "stop_below_lr", "sample_examples"):
     _positive(config, key, allow_zero=True, meaning="0 is allowed, negative is not")
   _positive(config, "eval_every_steps", allow_zero=True, meaning="0 evaluates once per epoch")
-  for key in ("log_every_steps", "checkpoint.every_steps", "checkpoint.keep", "diagnostics.every_steps",
-              "diagnostics.max_skipped_steps"):
+  for key in (
+    "log_every_steps",
+    "checkpoint.every_steps",
+    "checkpoint.keep",
+    "diagnostics.every_steps",
+    "diagnostics.max_skipped_steps",
+  ):
     _positive(config, key)
   if not config.eval_splits:
     raise ConfigError("config.eval_splits is empty; name at least the validation split.")
@@ -97,8 +101,13 @@ def validate(config: ml_collections.ConfigDict) -> None:
 
 def _git_commit() -> str | None:
   try:
-    out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                         cwd=os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run(
+      ["git", "rev-parse", "HEAD"],
+      capture_output=True,
+      text=True,
+      timeout=5,
+      cwd=os.path.dirname(os.path.abspath(__file__)),
+    )
     return out.stdout.strip() or None
   except (OSError, subprocess.SubprocessError):
     return None
@@ -150,8 +159,10 @@ class NonFiniteMonitor:
     log.warning("%s Step skipped (%d in a row).", message, self.skipped_in_a_row)
     if self.skipped_in_a_row >= self.max_skipped:
       raise diagnostics.NonFiniteError(
-          f"{self.skipped_in_a_row} steps in a row were non-finite and skipped (the last: step {step}; "
-          f"config.diagnostics.max_skipped_steps={self.max_skipped}). {message}", step)
+        f"{self.skipped_in_a_row} steps in a row were non-finite and skipped (the last: step {step}; "
+        f"config.diagnostics.max_skipped_steps={self.max_skipped}). {message}",
+        step,
+      )
 
 
 class Trainer:
@@ -171,10 +182,10 @@ class Trainer:
     self._build_model_definitions()  # a model the config cannot build fails here, before any data is read
     self.tx = optimizers.build_optimizer(config.optimizer)
     self.pipeline = data_lib.build_pipeline(
-        config.data,
-        seed=config.seed,
-        train_rows=self.layout.process_batch_rows(config.data.batch_size),
-        eval_rows=self.layout.process_batch_rows(config.data.eval_batch_size),
+      config.data,
+      seed=config.seed,
+      train_rows=self.layout.process_batch_rows(config.data.batch_size),
+      eval_rows=self.layout.process_batch_rows(config.data.eval_batch_size),
     )
     self.steps_per_epoch = self.pipeline.steps_per_epoch
     self.total_steps = config.total_steps or config.epochs * self.steps_per_epoch
@@ -182,14 +193,14 @@ class Trainer:
     optimizers.check_warmup(config.optimizer, self.total_steps, self.steps_per_epoch)
     self.schedule = optimizers.learning_rate_schedule(config.optimizer, self.total_steps, self.steps_per_epoch)
     self.plateau = optimizers.Plateau(
-        config.optimizer.plateau_factor, config.optimizer.plateau_patience, config.optimizer.plateau_threshold
+      config.optimizer.plateau_factor, config.optimizer.plateau_patience, config.optimizer.plateau_threshold
     )
     self._build_state_functions()
     self.checkpoints = checkpoint_lib.Checkpoints(
-        os.path.join(workdir, "checkpoints"), keep=config.checkpoint.keep, every_steps=config.checkpoint.every_steps
+      os.path.join(workdir, "checkpoints"), keep=config.checkpoint.keep, every_steps=config.checkpoint.every_steps
     )
     self.best_checkpoint = (
-        checkpoint_lib.Checkpoints(os.path.join(workdir, "best"), keep=1) if config.checkpoint.keep_best else None
+      checkpoint_lib.Checkpoints(os.path.join(workdir, "best"), keep=1) if config.checkpoint.keep_best else None
     )
     self._preempted = False
     self._sample_batch = None  # the first evaluation batch, drawn after each evaluation
@@ -232,18 +243,24 @@ class Trainer:
     batch_sharding, replicated = self.layout.batch(), self.layout.replicated()
     self.init_state = jax.jit(self._init, out_shardings=(self.state_shardings, rng_shardings))
     self.train_step = jax.jit(
-        functools.partial(
-            train_step, graphdef=self.train_graphdef, task=self.task, tx=self.tx, schedule=self.schedule,
-            grad_clip_norm=self.config.optimizer.grad_clip_norm, seed=self.config.seed,
-        ),
-        in_shardings=(self.state_shardings, batch_sharding, rng_shardings),
-        out_shardings=(self.state_shardings, replicated),
-        donate_argnums=0,
+      functools.partial(
+        train_step,
+        graphdef=self.train_graphdef,
+        task=self.task,
+        tx=self.tx,
+        schedule=self.schedule,
+        grad_clip_norm=self.config.optimizer.grad_clip_norm,
+        seed=self.config.seed,
+      ),
+      in_shardings=(self.state_shardings, batch_sharding, rng_shardings),
+      out_shardings=(self.state_shardings, replicated),
+      donate_argnums=0,
     )
     eval_kwargs = dict(in_shardings=(self.state_shardings, batch_sharding, rng_shardings), out_shardings=replicated)
     self.eval_step = jax.jit(functools.partial(eval_step, graphdef=self.eval_graphdef, task=self.task), **eval_kwargs)
-    self.sample_step = jax.jit(functools.partial(sample_step, graphdef=self.eval_graphdef, task=self.task),
-                               **eval_kwargs)
+    self.sample_step = jax.jit(
+      functools.partial(sample_step, graphdef=self.eval_graphdef, task=self.task), **eval_kwargs
+    )
     self.module_names = diagnostics.module_names(self.abstract_state.params)
     self.statistic_names = diagnostics.statistic_names(self.abstract_state.params)
 
@@ -261,8 +278,11 @@ class Trainer:
       log.info("Resumed from %s at step %d.", self.checkpoints.directory, restored[0])
       return restored[1]
     if self.checkpoints.moved_aside:
-      log.warning("No checkpoint in %s could be restored (moved aside: %s); training from step 0.",
-                  self.checkpoints.directory, ", ".join(self.checkpoints.moved_aside))
+      log.warning(
+        "No checkpoint in %s could be restored (moved aside: %s); training from step 0.",
+        self.checkpoints.directory,
+        ", ".join(self.checkpoints.moved_aside),
+      )
     return state
 
   # ------------------------------------------------------------------ evaluation
@@ -296,18 +316,20 @@ class Trainer:
     host = state_lib.host_fields(state)
     first = self.config.eval_splits[0]
     if self.config.optimizer.schedule == "plateau":
-      best, bad, scale = self.plateau.update(metrics[f"{first}/loss"], host["plateau_best"], host["plateau_bad"],
-                                             host["lr_scale"])
+      best, bad, scale = self.plateau.update(
+        metrics[f"{first}/loss"], host["plateau_best"], host["plateau_bad"], host["lr_scale"]
+      )
       state = state.replace(
-          plateau_best=_scalar(best, self.layout, np.float32),
-          plateau_bad=_scalar(bad, self.layout, np.int32),
-          lr_scale=_scalar(scale, self.layout, np.float32),
+        plateau_best=_scalar(best, self.layout, np.float32),
+        plateau_bad=_scalar(bad, self.layout, np.int32),
+        lr_scale=_scalar(scale, self.layout, np.float32),
       )
     value = metrics[f"{first}/{self.select_metric}"]
     better = value > host["best_metric"] if self.task.select_mode == "max" else value < host["best_metric"]
     if better:
-      state = state.replace(best_metric=_scalar(value, self.layout, np.float32),
-                            best_step=_scalar(host["step"], self.layout, np.int32))
+      state = state.replace(
+        best_metric=_scalar(value, self.layout, np.float32), best_step=_scalar(host["step"], self.layout, np.int32)
+      )
       if self.best_checkpoint is not None:
         self.best_checkpoint.save(host["step"], state, force=True)
     return state
@@ -323,8 +345,12 @@ class Trainer:
       return False
     lr = self._learning_rate(state, step)
     if lr < self.config.stop_below_lr:
-      log.info("Learning rate %.3g is below config.stop_below_lr=%.3g: stopping at step %d.", lr,
-               self.config.stop_below_lr, step)
+      log.info(
+        "Learning rate %.3g is below config.stop_below_lr=%.3g: stopping at step %d.",
+        lr,
+        self.config.stop_below_lr,
+        step,
+      )
       return True
     return False
 
@@ -341,8 +367,9 @@ class Trainer:
     return bool(np.any(multihost_utils.process_allgather(np.asarray(self._preempted))))
 
   def _describe_nonfinite(self, step: int, out: dict[str, Any]) -> str:
-    return diagnostics.describe_nonfinite(step, float(out["loss"]), self.module_names,
-                                          np.asarray(out["nonfinite_modules"]), self.module_order)
+    return diagnostics.describe_nonfinite(
+      step, float(out["loss"]), self.module_names, np.asarray(out["nonfinite_modules"]), self.module_order
+    )
 
   def _batches(self, start_step: int) -> Iterator[tuple[dict[str, jax.Array], float]]:
     """Global batches already on the devices, with the seconds the loop waited for each."""
@@ -358,23 +385,38 @@ class Trainer:
   def _host_work_due(self, step: int) -> bool:
     """Whether the host reads or stores the state after `step` (so its finite flag must be read first)."""
     c = self.config
-    return (step % c.log_every_steps == 0 or step % self.eval_every == 0 or step == self.total_steps
-            or step % c.checkpoint.every_steps == 0 or step % c.diagnostics.every_steps == 0
-            or self._preempted)
+    return (
+      step % c.log_every_steps == 0
+      or step % self.eval_every == 0
+      or step == self.total_steps
+      or step % c.checkpoint.every_steps == 0
+      or step % c.diagnostics.every_steps == 0
+      or self._preempted
+    )
 
   def run(self) -> dict[str, Any]:
     config, workdir = self.config, self.workdir
     start_time = time.time()
     state = self.restore_or_init()
     start_step = int(jax.device_get(state.step))
-    log.info("%s: %d parameters, %d steps (%d per epoch), mesh %s, %d devices in %d processes.",
-             config.model.name, self.num_params(), self.total_steps, self.steps_per_epoch,
-             dict(self.layout.mesh.shape), jax.device_count(), jax.process_count())
+    log.info(
+      "%s: %d parameters, %d steps (%d per epoch), mesh %s, %d devices in %d processes.",
+      config.model.name,
+      self.num_params(),
+      self.total_steps,
+      self.steps_per_epoch,
+      dict(self.layout.mesh.shape),
+      jax.device_count(),
+      jax.process_count(),
+    )
     self._set_aside_final(start_step)
     writer = RunWriter(workdir, start_step)
     progress = Progress(start_step, self.total_steps, config.data.batch_size)
-    monitor = NonFiniteMonitor(self._describe_nonfinite, on_nonfinite=config.diagnostics.on_nonfinite,
-                               max_skipped=config.diagnostics.max_skipped_steps)
+    monitor = NonFiniteMonitor(
+      self._describe_nonfinite,
+      on_nonfinite=config.diagnostics.on_nonfinite,
+      max_skipped=config.diagnostics.max_skipped_steps,
+    )
     previous_handler = signal.signal(signal.SIGTERM, self._on_sigterm)
     input_wait, step_time_start, last_eval = 0.0, time.perf_counter(), {}
     batches = self._batches(start_step)
@@ -411,8 +453,9 @@ class Trainer:
         self.best_checkpoint.close()
     self._write_final(final)
     if final["status"] == rundir.DIVERGED:
-      raise diagnostics.NonFiniteError(f"{final['reason']} Recorded as diverged in "
-                                       f"{os.path.join(workdir, rundir.FINAL)}.")
+      raise diagnostics.NonFiniteError(
+        f"{final['reason']} Recorded as diverged in {os.path.join(workdir, rundir.FINAL)}."
+      )
     return final
 
   def _log(self, step: int, out: dict[str, Any], writer: RunWriter, progress: Progress) -> None:
@@ -459,12 +502,12 @@ class Trainer:
 
   def _run_facts(self) -> dict[str, Any]:
     return {
-        "num_params": self.num_params(),
-        "devices": jax.device_count(),
-        "device_kind": jax.devices()[0].device_kind,
-        "processes": jax.process_count(),
-        "mesh": dict(self.layout.mesh.shape),
-        "commit": _git_commit(),
+      "num_params": self.num_params(),
+      "devices": jax.device_count(),
+      "device_kind": jax.devices()[0].device_kind,
+      "processes": jax.process_count(),
+      "mesh": dict(self.layout.mesh.shape),
+      "commit": _git_commit(),
     }
 
   def _best_block(self) -> dict[str, Any] | None:
@@ -479,35 +522,52 @@ class Trainer:
     if jax.process_index() == 0:
       rundir.write_json(os.path.join(self.workdir, rundir.FINAL), final)
 
-  def _final_report(self, state, step: int, start_step: int, last_eval: dict[str, float],
-                    timing: dict[str, float]) -> dict[str, Any]:
+  def _final_report(
+    self, state, step: int, start_step: int, last_eval: dict[str, float], timing: dict[str, float]
+  ) -> dict[str, Any]:
     """final.json of a run that trained to its end: complete, or diverged if its final metrics are not finite."""
     final_metrics = last_eval or self.evaluate_all(state)
     final = {
-        "status": rundir.COMPLETE,
-        "step": step,
-        "total_steps": self.total_steps,
-        "final": final_metrics,
-        "best": self._best_block() if state_lib.host_fields(state)["best_step"] >= 0 else None,
-        "wall_time_s": timing["wall"],
-        "train_time_s": timing["train"],
-        "steps_this_run": step - start_step,
-        "input_wait_fraction": timing["input_wait"] / max(timing["train"], 1e-9),
-        **self._run_facts(),
+      "status": rundir.COMPLETE,
+      "step": step,
+      "total_steps": self.total_steps,
+      "final": final_metrics,
+      "best": self._best_block() if state_lib.host_fields(state)["best_step"] >= 0 else None,
+      "wall_time_s": timing["wall"],
+      "train_time_s": timing["train"],
+      "steps_this_run": step - start_step,
+      "input_wait_fraction": timing["input_wait"] / max(timing["train"], 1e-9),
+      **self._run_facts(),
     }
     bad = _nonfinite_metrics(final_metrics)
     if bad:
       final["status"] = rundir.DIVERGED
-      final["reason"] = (f"The run ended with non-finite metrics ({', '.join(f'{k}={v}' for k, v in bad.items())}) "
-                         f"at step {step}.")
+      final["reason"] = (
+        f"The run ended with non-finite metrics ({', '.join(f'{k}={v}' for k, v in bad.items())}) at step {step}."
+      )
     return final
 
-  def _divergence_report(self, step: int, start_step: int, last_eval: dict[str, float],
-                         error: diagnostics.NonFiniteError, wall_seconds: float) -> dict[str, Any]:
+  def _divergence_report(
+    self,
+    step: int,
+    start_step: int,
+    last_eval: dict[str, float],
+    error: diagnostics.NonFiniteError,
+    wall_seconds: float,
+  ) -> dict[str, Any]:
     """final.json of a run stopped by non-finite steps (its last evaluation, if any, as "final")."""
-    return {"status": rundir.DIVERGED, "reason": str(error), "nonfinite_step": error.step, "step": step,
-            "total_steps": self.total_steps, "final": last_eval, "best": None, "wall_time_s": wall_seconds,
-            "steps_this_run": step - start_step, **self._run_facts()}
+    return {
+      "status": rundir.DIVERGED,
+      "reason": str(error),
+      "nonfinite_step": error.step,
+      "step": step,
+      "total_steps": self.total_steps,
+      "final": last_eval,
+      "best": None,
+      "wall_time_s": wall_seconds,
+      "steps_this_run": step - start_step,
+      **self._run_facts(),
+    }
 
 
 def load_model(config: ml_collections.ConfigDict, workdir: str, *, best: bool = True) -> tuple[nnx.Module, Trainer]:
@@ -528,7 +588,9 @@ def load_model(config: ml_collections.ConfigDict, workdir: str, *, best: bool = 
   return nnx.merge(trainer.eval_graphdef, state.params, rng_state, state.model_state), trainer
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *, adopt_config: bool = False) -> dict[str, Any]:
+def train_and_evaluate(
+  config: ml_collections.ConfigDict, workdir: str, *, adopt_config: bool = False
+) -> dict[str, Any]:
   """Trains (or resumes) the run in `workdir` and returns the contents of final.json.
 
   The workdir is claimed first (locked for the run's life, checked against its config.json), so a
@@ -537,4 +599,3 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *, adopt
   validate(config)
   with workdir_lib.claim(workdir, config, adopt_config):
     return Trainer(config, workdir).run()
-

@@ -37,12 +37,24 @@ from research import rundir
 from research.errors import WorkdirError
 
 RESUMABLE = (
-    "total_steps", "epochs", "eval_every_steps", "log_every_steps", "sample_examples",
-    "checkpoint.every_steps", "checkpoint.keep",
-    "diagnostics.every_steps", "diagnostics.on_nonfinite", "diagnostics.max_skipped_steps",
-    "mesh.*", "sharding.*",
-    "data.num_threads", "data.prefetch", "data.cache", "data.data_dir", "data.manual_dir",
-    "workdir",
+  "total_steps",
+  "epochs",
+  "eval_every_steps",
+  "log_every_steps",
+  "sample_examples",
+  "checkpoint.every_steps",
+  "checkpoint.keep",
+  "diagnostics.every_steps",
+  "diagnostics.on_nonfinite",
+  "diagnostics.max_skipped_steps",
+  "mesh.*",
+  "sharding.*",
+  "data.num_threads",
+  "data.prefetch",
+  "data.cache",
+  "data.data_dir",
+  "data.manual_dir",
+  "workdir",
 )
 
 
@@ -68,8 +80,11 @@ def is_resumable(key: str) -> bool:
 def changed_keys(stored: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
   """Keys outside RESUMABLE whose values differ: key -> (stored value, new value); absent is None."""
   old, new = flatten(stored), flatten(config)
-  return {key: (old.get(key), new.get(key)) for key in sorted(set(old) | set(new))
-          if old.get(key) != new.get(key) and not is_resumable(key)}
+  return {
+    key: (old.get(key), new.get(key))
+    for key in sorted(set(old) | set(new))
+    if old.get(key) != new.get(key) and not is_resumable(key)
+  }
 
 
 def _describe(changes: Mapping[str, tuple[Any, Any]], limit: int = 6) -> str:
@@ -87,8 +102,10 @@ def check_config(workdir: str, config: ml_collections.ConfigDict, adopt_config: 
     with open(path) as f:
       stored = json.load(f)
   except (OSError, json.JSONDecodeError) as e:
-    raise WorkdirError(f"{path} cannot be read ({e}); it records which config this workdir's run was "
-                       "started with. Restore it, or pass another --workdir.") from e
+    raise WorkdirError(
+      f"{path} cannot be read ({e}); it records which config this workdir's run was "
+      "started with. Restore it, or pass another --workdir."
+    ) from e
   changes = changed_keys(stored, as_json(config))
   if not changes:
     return
@@ -97,9 +114,10 @@ def check_config(workdir: str, config: ml_collections.ConfigDict, adopt_config: 
     os.replace(path, kept)
     return
   raise WorkdirError(
-      f"{workdir} holds a run of another config: {_describe(changes)}. Pass another --workdir for the new config, "
-      "or --adopt_config to continue this run under it (keys that may change on resume: "
-      "research/train/workdir.py RESUMABLE).")
+    f"{workdir} holds a run of another config: {_describe(changes)}. Pass another --workdir for the new config, "
+    "or --adopt_config to continue this run under it (keys that may change on resume: "
+    "research/train/workdir.py RESUMABLE)."
+  )
 
 
 def write_config(config: ml_collections.ConfigDict, workdir: str) -> None:

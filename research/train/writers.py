@@ -42,7 +42,9 @@ class RunWriter:
       _truncate_jsonl(os.path.join(workdir, name), start_step)
     self._metrics = open(os.path.join(workdir, "metrics.jsonl"), "a")
     self._diagnostics = open(os.path.join(workdir, "diagnostics.jsonl"), "a")
-    self._tb = tensorboardX.SummaryWriter(os.path.join(workdir, "tb"), purge_step=start_step + 1 if start_step else None)
+    self._tb = tensorboardX.SummaryWriter(
+      os.path.join(workdir, "tb"), purge_step=start_step + 1 if start_step else None
+    )
 
   def _write(self, stream, step: int, scalars: Mapping[str, float], tb_prefix: str = "") -> None:
     row = {"step": int(step), **{k: float(v) for k, v in scalars.items()}}
@@ -86,6 +88,6 @@ class Progress:
     eta = (self.total_steps - step) / rate if rate > 0 else float("inf")
     shown = " ".join(f"{k}={v:.4g}" for k, v in scalars.items())
     return (
-        f"step {step}/{self.total_steps} ({100 * step / self.total_steps:.0f}%) | {rate:.1f} steps/s "
-        f"{rate * self.batch_size:.0f} ex/s | ETA {format_duration(eta)} | {shown}"
+      f"step {step}/{self.total_steps} ({100 * step / self.total_steps:.0f}%) | {rate:.1f} steps/s "
+      f"{rate * self.batch_size:.0f} ex/s | ETA {format_duration(eta)} | {shown}"
     )

@@ -27,8 +27,17 @@ def write_sweep(sweep_dir: pathlib.Path, overrides: Sequence[Mapping[str, Any]],
 def train(sweep: spec.Sweep, runs: Sequence[spec.Run], data_dir: str) -> None:
   """`python -m experiments.run` for `runs` of the sweep, all at once, each keeping its best checkpoint."""
   env = env_with_devices(1, data_dir)
-  procs = [subprocess.Popen([sys.executable, *sweep.run_args(run), "--config.checkpoint.keep_best=True"], env=env,
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for run in runs]
+  procs = [
+    subprocess.Popen(
+      [sys.executable, *sweep.run_args(run), "--config.checkpoint.keep_best=True"],
+      env=env,
+      cwd=REPO,
+      stdout=subprocess.PIPE,
+      stderr=subprocess.STDOUT,
+      text=True,
+    )
+    for run in runs
+  ]
   for run, proc in zip(runs, procs):
     output = proc.communicate(timeout=300)[0]
     assert proc.returncode == 0, f"run {run.name} failed ({proc.returncode}):\n{output[-4000:]}"
@@ -38,9 +47,17 @@ def write_jsonl(path: pathlib.Path, rows: Sequence[Mapping[str, Any]]) -> None:
   path.write_text("".join(json.dumps(row) + "\n" for row in rows))
 
 
-def write_run(workdir: str | os.PathLike, *, config: Mapping[str, Any], metrics: Sequence[Mapping[str, Any]] = (),
-              diagnostics: Sequence[Mapping[str, Any]] = (), final: Mapping[str, float] | None = None,
-              best: Mapping[str, float] | None = None, step: int = 20, status: str = "complete") -> None:
+def write_run(
+  workdir: str | os.PathLike,
+  *,
+  config: Mapping[str, Any],
+  metrics: Sequence[Mapping[str, Any]] = (),
+  diagnostics: Sequence[Mapping[str, Any]] = (),
+  final: Mapping[str, float] | None = None,
+  best: Mapping[str, float] | None = None,
+  step: int = 20,
+  status: str = "complete",
+) -> None:
   """A run directory by hand; with `final`, one that ended (final.json as the trainer writes it, saying `status`)."""
   workdir = pathlib.Path(workdir)
   workdir.mkdir(parents=True, exist_ok=True)
@@ -49,4 +66,3 @@ def write_run(workdir: str | os.PathLike, *, config: Mapping[str, Any], metrics:
   write_jsonl(workdir / "diagnostics.jsonl", diagnostics)
   if final is not None:
     write_final(workdir, final_report(status=status, step=step, final=final, best=best))
-

@@ -7,14 +7,20 @@ import math
 
 import pandas as pd
 import pytest
+from sweep_dirs import train, write_jsonl, write_run, write_sweep
 
 from configs import sweeps
 from research.analysis import aggregate, runs
-from sweep_dirs import train, write_jsonl, write_run, write_sweep
 
 # best/test/accuracy_sbm and final/test/loss per (pe, seed); seed 4 of "none" is interrupted, of "rwse" not started.
-ACCURACY = {("none", 1): 0.80, ("none", 2): 0.82, ("none", 3): 0.84, ("rwse", 1): 0.90, ("rwse", 2): 0.93,
-            ("rwse", 3): 0.96}
+ACCURACY = {
+  ("none", 1): 0.80,
+  ("none", 2): 0.82,
+  ("none", 3): 0.84,
+  ("rwse", 1): 0.90,
+  ("rwse", 2): 0.93,
+  ("rwse", 3): 0.96,
+}
 LOSS = {("none", 1): 0.5, ("none", 2): 0.4, ("none", 3): 0.6, ("rwse", 1): 0.3, ("rwse", 2): 0.3, ("rwse", 3): 0.3}
 
 
@@ -25,8 +31,12 @@ def ablation(tmp_path) -> pd.DataFrame:
     key = (run.overrides["model.pe"], run.overrides["seed"])
     config = {"seed": key[1], "model": {"pe": key[0]}}
     if key in ACCURACY:
-      write_run(sweep.workdir(run), config=config, final={"test/loss": LOSS[key]},
-                best={"step": 10, "test/accuracy_sbm": ACCURACY[key]})
+      write_run(
+        sweep.workdir(run),
+        config=config,
+        final={"test/loss": LOSS[key]},
+        best={"step": 10, "test/accuracy_sbm": ACCURACY[key]},
+      )
     elif key == ("none", 4):
       write_run(sweep.workdir(run), config=config, metrics=[{"step": 5, "train/loss": 9.0}])
   return runs.load_sweep(tmp_path)
@@ -49,12 +59,13 @@ def test_mean_std_and_count_over_seeds(ablation):
 def test_ablation_table_in_markdown_marks_the_best_variant(ablation):
   table = aggregate.ablation_table(ablation, "best/test/accuracy_sbm", scale=100)
   assert table == (
-      "| model.pe | best/test/accuracy_sbm (×100) |\n"
-      "|---|---|\n"
-      "| none | 82.00 ± 2.00 (3) |\n"
-      "| rwse | **93.00 ± 3.00 (3)** |\n"
-      "\n"
-      "mean ± std over runs (std with ddof=1), (n) runs per variant; best variant in bold.\n")
+    "| model.pe | best/test/accuracy_sbm (×100) |\n"
+    "|---|---|\n"
+    "| none | 82.00 ± 2.00 (3) |\n"
+    "| rwse | **93.00 ± 3.00 (3)** |\n"
+    "\n"
+    "mean ± std over runs (std with ddof=1), (n) runs per variant; best variant in bold.\n"
+  )
   assert table._repr_markdown_() == table
 
 
@@ -69,15 +80,15 @@ def test_a_loss_is_best_lowest_and_each_metric_gets_its_column(ablation):
 def test_ablation_table_in_latex(ablation):
   table = aggregate.ablation_table(ablation, "best/test/accuracy_sbm", scale=100, latex=True)
   assert table.splitlines() == [
-      r"\begin{tabular}{lr}",
-      r"\toprule",
-      r"model.pe & best/test/accuracy\_sbm ($\times$100) \\",
-      r"\midrule",
-      r"none & 82.00 $\pm$ 2.00 (3) \\",
-      r"rwse & \textbf{93.00 $\pm$ 3.00 (3)} \\",
-      r"\bottomrule",
-      r"\end{tabular}",
-      "% mean ± std over runs (std with ddof=1), (n) runs per variant; best variant in bold.",
+    r"\begin{tabular}{lr}",
+    r"\toprule",
+    r"model.pe & best/test/accuracy\_sbm ($\times$100) \\",
+    r"\midrule",
+    r"none & 82.00 $\pm$ 2.00 (3) \\",
+    r"rwse & \textbf{93.00 $\pm$ 3.00 (3)} \\",
+    r"\bottomrule",
+    r"\end{tabular}",
+    "% mean ± std over runs (std with ddof=1), (n) runs per variant; best variant in bold.",
   ]
 
 
@@ -99,9 +110,12 @@ def test_replicate_keys_are_configurable(tmp_path):
 
 
 def test_unknown_metric_and_unknown_variant_columns_are_named(ablation):
-  with pytest.raises(ValueError, match=r"No column \['best/test/acc'\] in the frame; metric columns: \["
-                                       r"'final/test/loss', 'best/step', 'best/test/accuracy_sbm'\].*"
-                                       r"run statuses: \{'finished': 6, 'incomplete': 1, 'not started': 1\}"):
+  with pytest.raises(
+    ValueError,
+    match=r"No column \['best/test/acc'\] in the frame; metric columns: \["
+    r"'final/test/loss', 'best/step', 'best/test/accuracy_sbm'\].*"
+    r"run statuses: \{'finished': 6, 'incomplete': 1, 'not started': 1\}",
+  ):
     aggregate.aggregate(ablation, "best/test/acc")
   with pytest.raises(ValueError, match=r"No column \['model.layers'\] in the frame"):
     aggregate.aggregate(ablation, "final/test/loss", by=["model.layers"])
@@ -131,7 +145,7 @@ def test_component_effect_of_one_ablation_against_hand_worked_welch_test(ablatio
   assert row["replicate_std"] == pytest.approx(pooled) and row["effect_in_stds"] == pytest.approx(0.11 / pooled)
   se2 = (0.0004 / 3, 0.0009 / 3)
   t = 0.11 / math.sqrt(sum(se2))
-  dof = sum(se2) ** 2 / sum(v ** 2 / 2 for v in se2)  # Welch–Satterthwaite
+  dof = sum(se2) ** 2 / sum(v**2 / 2 for v in se2)  # Welch–Satterthwaite
   from scipy import stats
 
   assert row["p_value"] == pytest.approx(2 * stats.t.sf(t, dof))
@@ -139,9 +153,17 @@ def test_component_effect_of_one_ablation_against_hand_worked_welch_test(ablatio
 
 def test_component_effects_rank_the_component_that_moves_the_metric_first():
   # The loss drops by 1.0 with pe=rwse and moves by 0.1 with the norm; seeds add ±0.05.
-  rows = [{"model.pe": pe, "model.norm": norm, "seed": seed,
-           "final/test/loss": 2.0 - (pe == "rwse") - 0.1 * (norm == "ln") + 0.05 * (-1) ** seed}
-          for pe in ("none", "rwse") for norm in ("bn", "ln") for seed in (1, 2)]
+  rows = [
+    {
+      "model.pe": pe,
+      "model.norm": norm,
+      "seed": seed,
+      "final/test/loss": 2.0 - (pe == "rwse") - 0.1 * (norm == "ln") + 0.05 * (-1) ** seed,
+    }
+    for pe in ("none", "rwse")
+    for norm in ("bn", "ln")
+    for seed in (1, 2)
+  ]
   frame = pd.DataFrame(rows)
   frame.attrs[runs.OVERRIDES] = ["model.pe", "model.norm", "seed"]
   effects = aggregate.component_effects(frame, "final/test/loss")
@@ -154,8 +176,13 @@ def test_component_effects_rank_the_component_that_moves_the_metric_first():
 
 def test_diverged_runs_are_left_out_and_named(ablation, tmp_path):
   workdir = tmp_path / "runs" / "pe=rwse,seed=4"  # not started in `ablation`: it diverges here, its best 0.0
-  write_run(workdir, config={"seed": 4, "model": {"pe": "rwse"}}, final={"test/loss": float("nan")},
-            best={"step": 2, "test/accuracy_sbm": 0.0}, status="diverged")
+  write_run(
+    workdir,
+    config={"seed": 4, "model": {"pe": "rwse"}},
+    final={"test/loss": float("nan")},
+    best={"step": 2, "test/accuracy_sbm": 0.0},
+    status="diverged",
+  )
   frame = runs.load_sweep(tmp_path)
   assert frame["status"].tolist()[-1] == "diverged"
   with pytest.warns(UserWarning, match=r"Left out 1 diverged run\(s\), not averaged in: pe=rwse,seed=4"):

@@ -13,17 +13,30 @@ from research.errors import ConfigError
 
 
 def test_a_built_package_carries_the_papers_and_finds_them_there(tmp_path):
-  build = subprocess.run([sys.executable, "setup.py", "-q", "build_py", f"--build-lib={tmp_path / 'lib'}"], cwd=REPO,
-                         capture_output=True, text=True, timeout=120)
+  build = subprocess.run(
+    [sys.executable, "setup.py", "-q", "build_py", f"--build-lib={tmp_path / 'lib'}"],
+    cwd=REPO,
+    capture_output=True,
+    text=True,
+    timeout=120,
+  )
   assert build.returncode == 0, build.stderr
   assert (tmp_path / "lib" / "research" / "papers" / "graphgps.yaml").is_file()
   elsewhere = tmp_path / "elsewhere"
   elsewhere.mkdir()
-  script = ("import research; from research.analysis import papers; "
-            "print(research.__file__); print(papers.papers_dir()); "
-            "print(papers.paper_number('graphgps', 'benchmarking_gnns', model='GPS', dataset='PATTERN').mean)")
-  proc = subprocess.run([sys.executable, "-c", script], cwd=elsewhere, env={"PYTHONPATH": str(tmp_path / "lib")},
-                        capture_output=True, text=True, timeout=120)
+  script = (
+    "import research; from research.analysis import papers; "
+    "print(research.__file__); print(papers.papers_dir()); "
+    "print(papers.paper_number('graphgps', 'benchmarking_gnns', model='GPS', dataset='PATTERN').mean)"
+  )
+  proc = subprocess.run(
+    [sys.executable, "-c", script],
+    cwd=elsewhere,
+    env={"PYTHONPATH": str(tmp_path / "lib")},
+    capture_output=True,
+    text=True,
+    timeout=120,
+  )
   assert proc.returncode == 0, proc.stderr
   package, folder, mean = proc.stdout.splitlines()
   assert package == str(tmp_path / "lib" / "research" / "__init__.py")

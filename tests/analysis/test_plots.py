@@ -5,12 +5,12 @@ from __future__ import annotations
 import matplotlib
 import numpy as np
 import pytest
+from sweep_dirs import train, write_run, write_sweep
 
 from configs import sweeps
 from helpers import read_jsonl
 from research.analysis import plots, runs
 from research.train import diagnostics
-from sweep_dirs import train, write_run, write_sweep
 
 
 @pytest.fixture(scope="module")
@@ -98,13 +98,24 @@ def test_module_grad_norms_of_a_real_run(real_sweep, tmp_path):
 
 def test_vanishing_and_exploding_groups_are_flagged(tmp_path):
   steps = range(0, 80, 10)
-  rows = [{"step": s, "grad_norm_global": 1.0, "grad_norm/layers/0/attn": 10.0 ** (s / 10),  # grows 1 -> 1e7
-           "grad_norm/layers/1/attn": 1e-9, "grad_norm/head/out": 0.5} for s in steps]
+  rows = [
+    {
+      "step": s,
+      "grad_norm_global": 1.0,
+      "grad_norm/layers/0/attn": 10.0 ** (s / 10),  # grows 1 -> 1e7
+      "grad_norm/layers/1/attn": 1e-9,
+      "grad_norm/head/out": 0.5,
+    }
+    for s in steps
+  ]
   write_run(tmp_path / "run", config={}, diagnostics=rows)
   frame = runs.diagnostic_curves(tmp_path / "run")
   verdicts = plots.module_verdicts(frame)
   assert dict(zip(verdicts["group"], verdicts["verdict"])) == {
-      "layers/0": "exploding", "layers/1": "vanishing", "head/out": "healthy"}
+    "layers/0": "exploding",
+    "layers/1": "vanishing",
+    "head/out": "healthy",
+  }
   (ax,) = plots.plot_module_grad_norms(frame).axes
   labels = {line.get_label(): line.get_color() for line in ax.lines}
   assert labels["layers/0 [exploding]"] == "tab:red" and labels["layers/1 [vanishing]"] == "tab:blue"
@@ -116,8 +127,9 @@ def test_vanishing_and_exploding_groups_are_flagged(tmp_path):
 
 def test_gradient_norm_spikes_are_steps_far_above_the_median_before_them(tmp_path):
   norms = [1.0, 1.2, 0.8, 1.0, 9.0, 1.1, 1.0, 4.0, 1.0, 50.0]  # spikes at steps 40 (9x) and 90 (50x)
-  write_run(tmp_path / "run", config={},
-            diagnostics=[{"step": 10 * i, "grad_norm_global": v} for i, v in enumerate(norms)])
+  write_run(
+    tmp_path / "run", config={}, diagnostics=[{"step": 10 * i, "grad_norm_global": v} for i, v in enumerate(norms)]
+  )
   frame = runs.diagnostic_curves(tmp_path / "run")
   spikes = plots.grad_norm_spikes(frame, factor=3.0, window=3)
   assert spikes["step"].tolist() == [40, 70, 90]  # 4.0 is 3.6x the median 1.1 of (9.0, 1.1, 1.0)

@@ -36,9 +36,19 @@ def reproduced(tmp_path_factory, csl_data_dir):
   argv = [f"--out={out}", f"--data_dir={csl_data_dir}"]
   launches = []
   for _ in range(2):
-    proc = subprocess.run([sys.executable, "-c", "import sys; from research.analysis import reproduction; "
-                           f"sys.exit(reproduction.main({tiny_csl_config.PATH!r}))", *argv],
-                          cwd=REPO, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+      [
+        sys.executable,
+        "-c",
+        "import sys; from research.analysis import reproduction; "
+        f"sys.exit(reproduction.main({tiny_csl_config.PATH!r}))",
+        *argv,
+      ],
+      cwd=REPO,
+      capture_output=True,
+      text=True,
+      timeout=600,
+    )
     finals = {p.parent.name: p.stat().st_mtime_ns for p in workdirs.glob("*/final.json")}
     launches.append({"code": proc.returncode, "out": proc.stdout, "err": proc.stderr, "finals": finals})
   return {"out": out, "launches": launches, "diverged_final": diverged_final.read_text()}
@@ -74,7 +84,8 @@ def test_a_diverged_run_is_named_not_rerun_and_not_averaged_in(reproduced):
   assert "| GatedGCN + LapPE | test accuracy (%) |" in text and "| 1 (+1 diverged) |" in text
   assert "Diverged, not averaged in: GatedGCN + LapPE: pe=lap,seed=2." in text
   assert (reproduced["out"] / "paper" / "runs" / "pe=lap,seed=2" / "final.json").read_text() == reproduced[
-      "diverged_final"]
+    "diverged_final"
+  ]
   assert not (reproduced["out"] / "paper" / "logs" / "pe=lap,seed=2.log").exists()
   assert "1 diverged (not rerun: pe=lap,seed=2)" in reproduced["launches"][0]["out"]
 
@@ -82,8 +93,11 @@ def test_a_diverged_run_is_named_not_rerun_and_not_averaged_in(reproduced):
 def test_the_runs_are_a_sweep_directory_and_a_cut_final_json_was_run_again(reproduced):
   frame = runs.load_sweep(reproduced["out"] / "paper")
   assert dict(zip(frame["run"], frame["status"])) == {
-      "pe=none,seed=1": "finished", "pe=none,seed=2": "finished", "pe=lap,seed=1": "finished",
-      "pe=lap,seed=2": "diverged"}
+    "pe=none,seed=1": "finished",
+    "pe=none,seed=2": "finished",
+    "pe=lap,seed=1": "finished",
+    "pe=lap,seed=2": "diverged",
+  }
   assert frame.attrs["sweep"] == "rows" and frame.attrs["config"] == tiny_csl_config.PATH
   assert "3 to run" in reproduced["launches"][0]["out"]
 
@@ -101,7 +115,9 @@ def test_quick_protocol_is_its_own_sweep_of_the_selected_runs(tmp_path):
   assert plan.sweep.directory == str(tmp_path / "quick") and plan.sweep.config_arg == "fold=1"
   assert [r.name for r in plan.runs] == ["pe=none,seed=1", "pe=lap,seed=1"] == [r.name for r in plan.sweep.runs]
   assert [(row.name, [r.name for r in group]) for row, group in plan.groups] == [
-      ("GatedGCN", ["pe=none,seed=1"]), ("GatedGCN + LapPE", ["pe=lap,seed=1"])]
+    ("GatedGCN", ["pe=none,seed=1"]),
+    ("GatedGCN + LapPE", ["pe=lap,seed=1"]),
+  ]
   assert plan.sweep.configs["pe=lap,seed=1"].data.fold == 1
   with pytest.raises(ConfigError, match="--seeds is for the paper protocol"):
     reproduction.make_plan(protocol, quick=True, seeds=1, out=str(tmp_path), settings={})
@@ -109,8 +125,7 @@ def test_quick_protocol_is_its_own_sweep_of_the_selected_runs(tmp_path):
 
 def test_seeds_take_the_runs_of_the_first_seeds_and_settings_reach_every_run(tmp_path):
   protocol = reproduction.load_protocol(tiny_csl_config.PATH)
-  plan = reproduction.make_plan(protocol, quick=False, seeds=1, out=str(tmp_path),
-                                settings={"data.data_dir": "/data"})
+  plan = reproduction.make_plan(protocol, quick=False, seeds=1, out=str(tmp_path), settings={"data.data_dir": "/data"})
   assert [r.name for r in plan.runs] == ["pe=none,seed=1", "pe=lap,seed=1"] and len(plan.sweep.runs) == 4
   assert plan.sweep.run_args(plan.runs[0])[-1] == "--config.data.data_dir=/data"
   assert "data_dir" not in json.dumps(plan.sweep.manifest())  # where the data is is no part of the sweep
@@ -120,7 +135,10 @@ def test_csl_protocol_has_three_rows_over_folds_and_seeds(tmp_path):
   protocol = reproduction.load_protocol(CSL)
   quick = reproduction.make_plan(protocol, quick=True, seeds=None, out=str(tmp_path), settings={})
   assert [(row.name, len(group)) for row, group in quick.groups] == [
-      ("GatedGCN", 5), ("GatedGCN + LapPE", 5), ("GT + LapPE", 5)]
+    ("GatedGCN", 5),
+    ("GatedGCN + LapPE", 5),
+    ("GT + LapPE", 5),
+  ]
   assert {run.overrides["seed"] for run in quick.runs} == {14} and protocol.parallel == 2
   gt = next(run for run in quick.runs if run.overrides["arg:model"] == "gt")
   assert quick.sweep.configs[gt.name].model.name == "gt" and quick.sweep.configs[gt.name].epochs == 100
@@ -131,8 +149,12 @@ def test_csl_protocol_has_three_rows_over_folds_and_seeds(tmp_path):
 
 def test_results_files_with_paper_numbers_and_diverged_runs(tmp_path):
   paper = PaperNumber(99.6, 1.083, "Table 10")
-  rows = [reproduction.Row("A", "acc", [100.0, 98.0], paper), reproduction.Row("B", "acc", [90.0, 90.0], paper),
-          reproduction.Row("C", "acc", [97.0], None), reproduction.Row("D", "acc", [], paper, ["d1"])]
+  rows = [
+    reproduction.Row("A", "acc", [100.0, 98.0], paper),
+    reproduction.Row("B", "acc", [90.0, 90.0], paper),
+    reproduction.Row("C", "acc", [97.0], None),
+    reproduction.Row("D", "acc", [], paper, ["d1"]),
+  ]
   text = reproduction.write_results(str(tmp_path), "x", True, rows, "# header")
   data = json.loads((tmp_path / "results.json").read_text())
   assert data["experiment"] == "x" and data["quick"] is True
@@ -146,25 +168,32 @@ def test_results_files_with_paper_numbers_and_diverged_runs(tmp_path):
 
 def _protocol_file(tmp_path, protocol: str) -> str:
   path = tmp_path / "config.py"
-  path.write_text(textwrap.dedent(f"""
+  path.write_text(
+    textwrap.dedent(f"""
       from tiny_csl_config import get_config, get_sweep
 
       def get_protocol():
         return {protocol}
-  """))
+  """)
+  )
   return str(path)
 
 
-@pytest.mark.parametrize("protocol, message", [
+@pytest.mark.parametrize(
+  "protocol, message",
+  [
     ('{"metric": "m", "rows": [{"name": "a"}], "quick": {}, "seed": 1}', r"unknown key\(s\) \['seed'\]"),
     ('{"rows": [{"name": "a"}], "quick": {}}', "needs metric"),
     ('{"metric": "m", "at": "last", "rows": [{"name": "a"}], "quick": {}}', "at='last'; choose one of best, final"),
     ('{"metric": "m", "rows": [{"name": "a", "table": "csl"}], "quick": {}}', "names no paper"),
-    ('{"metric": "m", "paper": "benchmarking_gnns", "rows": [{"name": "a", "table": "nope"}], "quick": {}}',
-     "has no table 'nope'"),
+    (
+      '{"metric": "m", "paper": "benchmarking_gnns", "rows": [{"name": "a", "table": "nope"}], "quick": {}}',
+      "has no table 'nope'",
+    ),
     ('{"metric": "m", "paper": "nopaper", "rows": [{"name": "a", "table": "t"}], "quick": {}}', "No papers/nopaper"),
     ('{"metric": "m", "sweep": "typo", "rows": [{"name": "a"}], "quick": {}}', "Unknown sweep 'typo'"),
-])
+  ],
+)
 def test_a_bad_protocol_is_named(tmp_path, protocol, message):
   with pytest.raises(ConfigError, match=message):
     reproduction.load_protocol(_protocol_file(tmp_path, protocol))
@@ -172,8 +201,9 @@ def test_a_bad_protocol_is_named(tmp_path, protocol, message):
 
 def test_runs_outside_every_row_or_in_two_are_refused(tmp_path):
   rows = '[{"name": "a", "runs": {"seed": 1}}, {"name": "b", "runs": {"model.pe": "lap"}}]'
-  protocol = reproduction.load_protocol(_protocol_file(tmp_path, f'{{"metric": "m", "sweep": "rows", "rows": {rows}, '
-                                                                  '"quick": {}}'))
+  protocol = reproduction.load_protocol(
+    _protocol_file(tmp_path, f'{{"metric": "m", "sweep": "rows", "rows": {rows}, "quick": {{}}}}')
+  )
   with pytest.raises(ConfigError, match=r"Run 'pe=none,seed=2' belongs to 0 rows"):
     reproduction.make_plan(protocol, quick=False, seeds=None, out=str(tmp_path), settings={})
   rows = '[{"name": "a", "runs": {"model.pee": "lap"}}]'
@@ -182,14 +212,22 @@ def test_runs_outside_every_row_or_in_two_are_refused(tmp_path):
     reproduction.make_plan(protocol, quick=False, seeds=None, out=str(tmp_path), settings={})
 
 
-@pytest.mark.parametrize("flags, message", [
+@pytest.mark.parametrize(
+  "flags, message",
+  [
     (["--parallel=0"], "error: --parallel=0; run at least 1 at a time.\n"),
     (["--quick", "--seeds=2"], "error: --seeds is for the paper protocol; --quick runs those with {'seed': [14]}.\n"),
     (["--seeds=0"], "error: --seeds=0; use at least 1 of the protocol's 20 seeds.\n"),
-])
+  ],
+)
 def test_user_mistakes_end_in_one_line_and_exit_code_2(tmp_path, flags, message):
-  proc = subprocess.run([sys.executable, "-m", "experiments.benchmarking_gnns_csl.reproduce", f"--out={tmp_path}",
-                         *flags], cwd=REPO, capture_output=True, text=True, timeout=120)
+  proc = subprocess.run(
+    [sys.executable, "-m", "experiments.benchmarking_gnns_csl.reproduce", f"--out={tmp_path}", *flags],
+    cwd=REPO,
+    capture_output=True,
+    text=True,
+    timeout=120,
+  )
   assert (proc.returncode, proc.stderr) == (2, message)
   assert not list(tmp_path.iterdir())  # nothing written
 
@@ -197,10 +235,18 @@ def test_user_mistakes_end_in_one_line_and_exit_code_2(tmp_path, flags, message)
 def test_a_reproduction_directory_in_use_is_refused(tmp_path):
   protocol = reproduction.load_protocol(tiny_csl_config.PATH)
   plan = reproduction.make_plan(protocol, quick=True, seeds=None, out=str(tmp_path), settings={})
-  holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from research import rundir\n"
-                             f"with rundir.hold({plan.sweep.directory!r}):\n"
-                             "  print('held', flush=True); time.sleep(60)"],
-                            cwd=REPO, stdout=subprocess.PIPE, text=True)
+  holder = subprocess.Popen(
+    [
+      sys.executable,
+      "-c",
+      "import sys, time; from research import rundir\n"
+      f"with rundir.hold({plan.sweep.directory!r}):\n"
+      "  print('held', flush=True); time.sleep(60)",
+    ],
+    cwd=REPO,
+    stdout=subprocess.PIPE,
+    text=True,
+  )
   try:
     assert holder.stdout.readline() == "held\n"
     assert reproduction.main(tiny_csl_config.PATH, ["--quick", f"--out={tmp_path}"]) == 2

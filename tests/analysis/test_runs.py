@@ -8,13 +8,13 @@ import math
 import shutil
 
 import pytest
+from sweep_dirs import train, write_run, write_sweep
 
 from configs import sweeps
 from final_files import write_cut_final, write_diverged
 from helpers import read_jsonl
 from research.analysis import runs
 from research.errors import WorkdirError
-from sweep_dirs import train, write_run, write_sweep
 
 
 @pytest.fixture(scope="module")
@@ -163,5 +163,7 @@ def test_a_cut_final_json_is_an_incomplete_run_and_a_diverged_one_says_why(tmp_p
   frame = runs.load_sweep(tmp_path)
   assert frame["status"].tolist() == ["incomplete", "incomplete", "diverged"]
   assert frame["step"][0] == 5 and math.isnan(frame["step"][1]) and frame["step"][2] == 3
-  assert frame["reason"][2] == "non-finite gradient in encoder at step 3" and math.isnan(frame["final/test/accuracy"][2])
+  assert frame["reason"][2] == "non-finite gradient in encoder at step 3" and math.isnan(
+    frame["final/test/accuracy"][2]
+  )
   assert runs.load_run(sweep.workdir(sweep.runs[1]))["status"] == "incomplete"

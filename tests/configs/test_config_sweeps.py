@@ -20,21 +20,26 @@ from research.sweep import spec
 
 # experiment -> its sweeps in order (the first is the default) and their run counts, by the papers' protocols.
 SWEEPS = {
-    # Table 10: 5 folds x 20 seeds; its reproduced rows: 3 models
-    "benchmarking_gnns_csl": {"folds_seeds": 5 * 20, "ablation_pe": 2 * 5 * 20, "table10": 3 * 5 * 20},
-    "exphormer_cluster": {"seeds": 10, "ablation": 5 * 10},  # configs/Ablation/cluster: 5 attention graphs
-    "exphormer_pattern": {"seeds": 10, "ablation": 5 * 10},
-    "fidnet": {"seeds": 3},
-    "gps_diagrams": {"seeds": 3, "ablation_global": 2 * 3, "ablation_local": 2 * 3},  # ours: 3 seeds
-    "gps_cluster": {"seeds": 10},
-    "gps_pattern": {"seeds": 10},
-    "gps_zinc": {"seeds": 10, "ablation_global": 3 * 10, "ablation_local": 3 * 10, "ablation_pe": 3 * 10},
-    "graphormer_zinc": {"seeds": 4},
-    "grit_pattern": {"seeds": 4},
-    "grit_zinc": {"seeds": 4, "ablation_rrwp_steps": 6 * 4},
-    "gt_pattern": {"seeds": 4, "ablation_pe": 2 * 4, "ablation_norm": 2 * 4, "ablation_attention": 2 * 4,
-                   "table1": 8 * 4},  # Table 1: 2 attentions x 2 norms x 2 PEs, 4 seeds each
-    "san_zinc": {"seeds": 4, "ablation": 4 * 4, "ablation_gamma": 7 * 4},
+  # Table 10: 5 folds x 20 seeds; its reproduced rows: 3 models
+  "benchmarking_gnns_csl": {"folds_seeds": 5 * 20, "ablation_pe": 2 * 5 * 20, "table10": 3 * 5 * 20},
+  "exphormer_cluster": {"seeds": 10, "ablation": 5 * 10},  # configs/Ablation/cluster: 5 attention graphs
+  "exphormer_pattern": {"seeds": 10, "ablation": 5 * 10},
+  "fidnet": {"seeds": 3},
+  "gps_diagrams": {"seeds": 3, "ablation_global": 2 * 3, "ablation_local": 2 * 3},  # ours: 3 seeds
+  "gps_cluster": {"seeds": 10},
+  "gps_pattern": {"seeds": 10},
+  "gps_zinc": {"seeds": 10, "ablation_global": 3 * 10, "ablation_local": 3 * 10, "ablation_pe": 3 * 10},
+  "graphormer_zinc": {"seeds": 4},
+  "grit_pattern": {"seeds": 4},
+  "grit_zinc": {"seeds": 4, "ablation_rrwp_steps": 6 * 4},
+  "gt_pattern": {
+    "seeds": 4,
+    "ablation_pe": 2 * 4,
+    "ablation_norm": 2 * 4,
+    "ablation_attention": 2 * 4,
+    "table1": 8 * 4,
+  },  # Table 1: 2 attentions x 2 norms x 2 PEs, 4 seeds each
+  "san_zinc": {"seeds": 4, "ablation": 4 * 4, "ablation_gamma": 7 * 4},
 }
 SWEEP_CASES = [(experiment, name) for experiment, names in SWEEPS.items() for name in names]
 
@@ -116,7 +121,8 @@ def test_csl_table10_builds_each_row_s_model_from_its_config_argument():
   for run in sweep.runs:
     assert sweep.configs[run.name].model.name == run.overrides["arg:model"]
     assert "--config=" + config_path("benchmarking_gnns_csl") + ":smoke,model=" + run.overrides["arg:model"] in (
-        sweep.run_args(run))
+      sweep.run_args(run)
+    )
   assert sweep.runs[0].name == "model=gated_gcn,pe=none,fold=0,seed=14"
 
 
@@ -130,8 +136,14 @@ def test_exphormer_ablation_removes_one_component_at_a_time():
 def test_a_gt_pattern_ablation_run_trains_with_its_overrides(tmp_path):
   sweep = spec.expand(config_path("gt_pattern"), "smoke", "ablation_pe", str(tmp_path / "sweep"))
   run = next(r for r in sweep.runs if r.overrides["model.pe"] == "none")
-  proc = subprocess.run([sys.executable, *sweep.run_args(run)], env=env_with_devices(1, str(tmp_path / "tfds")),
-                        cwd=REPO, capture_output=True, text=True, timeout=300)
+  proc = subprocess.run(
+    [sys.executable, *sweep.run_args(run)],
+    env=env_with_devices(1, str(tmp_path / "tfds")),
+    cwd=REPO,
+    capture_output=True,
+    text=True,
+    timeout=300,
+  )
   assert proc.returncode == 0, proc.stderr[-4000:]
   workdir = sweep.workdir(run)
   with open(os.path.join(workdir, "config.json")) as f:

@@ -29,25 +29,41 @@ def test_every_experiments_data_config_passes(experiment, arg, tmp_path):
 
 # (experiment, key, value, the message's end)
 _OUT_OF_RANGE = [
-    ("gps_zinc", "batch_size", 0, "config.data.batch_size=0 is out of range; it must be >= 1."),
-    ("gps_zinc", "eval_batch_size", -4, "config.data.eval_batch_size=-4 is out of range; it must be >= 1."),
-    ("gps_zinc", "num_threads", -1, "config.data.num_threads=-1 is out of range; it must be >= 0 (0: read in the "
-                                    "calling thread)."),
-    ("gps_zinc", "prefetch", 0, "config.data.prefetch=0 is out of range; it must be >= 1."),
-    ("gps_zinc", "max_nodes", 0, "config.data.max_nodes=0 is out of range; it must be >= 1."),
-    ("gps_zinc", "max_edges", -1, "config.data.max_edges=-1 is out of range; it must be >= 1."),
-    ("gps_zinc", "variant", "12k", "config.data.variant='12k' is not a variant of zinc; use one of ['subset', 'full', "
-                                   "'subset_paths', 'tiny', 'tiny_paths']."),
-    ("benchmarking_gnns_csl", "fold", 5, "config.data.fold=5 is out of range; it must be in [0, 4] (CSL's 5 folds)."),
-    ("gps_pattern", "variant", "small", "config.data.variant='small' is not a variant of pattern; use one of "
-                                        "['full', 'tiny']."),
-    ("exphormer_pattern", "max_expander_edges", -2, "config.data.max_expander_edges=-2 is out of range; it must be "
-                                                    ">= 0 (0: none)."),
-    ("gps_diagrams", "rwse_steps", -1, "config.data.rwse_steps=-1 is out of range; it must be >= 0 (0: no RWSE)."),
-    ("fidnet", "noise_probability", 1.5, "config.data.noise_probability=1.5 is out of range; it must be in "
-                                         "[0.0, 1.0]."),
-    ("fidnet", "order", "spiral", "config.data.order='spiral' is not an element order; use one of "),
-    ("fidnet", "max_elements", 0, "config.data.max_elements=0 is out of range; it must be >= 1."),
+  ("gps_zinc", "batch_size", 0, "config.data.batch_size=0 is out of range; it must be >= 1."),
+  ("gps_zinc", "eval_batch_size", -4, "config.data.eval_batch_size=-4 is out of range; it must be >= 1."),
+  (
+    "gps_zinc",
+    "num_threads",
+    -1,
+    "config.data.num_threads=-1 is out of range; it must be >= 0 (0: read in the calling thread).",
+  ),
+  ("gps_zinc", "prefetch", 0, "config.data.prefetch=0 is out of range; it must be >= 1."),
+  ("gps_zinc", "max_nodes", 0, "config.data.max_nodes=0 is out of range; it must be >= 1."),
+  ("gps_zinc", "max_edges", -1, "config.data.max_edges=-1 is out of range; it must be >= 1."),
+  (
+    "gps_zinc",
+    "variant",
+    "12k",
+    "config.data.variant='12k' is not a variant of zinc; use one of ['subset', 'full', "
+    "'subset_paths', 'tiny', 'tiny_paths'].",
+  ),
+  ("benchmarking_gnns_csl", "fold", 5, "config.data.fold=5 is out of range; it must be in [0, 4] (CSL's 5 folds)."),
+  (
+    "gps_pattern",
+    "variant",
+    "small",
+    "config.data.variant='small' is not a variant of pattern; use one of ['full', 'tiny'].",
+  ),
+  (
+    "exphormer_pattern",
+    "max_expander_edges",
+    -2,
+    "config.data.max_expander_edges=-2 is out of range; it must be >= 0 (0: none).",
+  ),
+  ("gps_diagrams", "rwse_steps", -1, "config.data.rwse_steps=-1 is out of range; it must be >= 0 (0: no RWSE)."),
+  ("fidnet", "noise_probability", 1.5, "config.data.noise_probability=1.5 is out of range; it must be in [0.0, 1.0]."),
+  ("fidnet", "order", "spiral", "config.data.order='spiral' is not an element order; use one of "),
+  ("fidnet", "max_elements", 0, "config.data.max_elements=0 is out of range; it must be >= 1."),
 ]
 
 
@@ -76,8 +92,8 @@ def test_every_batch_shard_must_hold_whole_packs():
   with pytest.raises(ConfigError) as error:
     data.check_config(config, num_batch_shards=2)
   assert str(error.value) == (
-      "config.data.batch_size=32 does not split into whole packs of config.data.graphs_per_pack=32 graphs on each of "
-      "the 2 batch shards; use a batch size that is a multiple of 64."
+    "config.data.batch_size=32 does not split into whole packs of config.data.graphs_per_pack=32 graphs on each of "
+    "the 2 batch shards; use a batch size that is a multiple of 64."
   )
   config.batch_size = 96
   with pytest.raises(ConfigError, match=r"config.data.eval_batch_size=128 .* 3 batch shards; .* multiple of 96\."):

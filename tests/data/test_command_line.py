@@ -34,6 +34,8 @@ def test_a_zinc_run_without_the_released_files_ends_with_one_line_of_instruction
   lines = run.stderr.strip().splitlines()
   assert run.returncode == 2 and len(lines) == 1 and "Traceback" not in run.stdout + run.stderr, run.stderr[-3000:]
   manual = tmp_path / "tfds" / "downloads" / "manual"
-  assert lines[0].startswith(f"error: ZINC needs train.pickle, val.pickle, test.pickle, train.index, val.index, "
-                             f"test.index, which are not in the manual directory {manual} (it does not exist).")
+  assert lines[0].startswith(
+    f"error: ZINC needs train.pickle, val.pickle, test.pickle, train.index, val.index, "
+    f"test.index, which are not in the manual directory {manual} (it does not exist)."
+  )
   assert lines[0].count(zinc.DOWNLOAD_URL) == 1 and lines[0].count(zinc.INDEX_URL.format(split="test")) == 1

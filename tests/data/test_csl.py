@@ -90,10 +90,9 @@ def test_classes_are_non_isomorphic_but_1wl_equivalent(graphs):
 
 
 def test_laplacian_spectra_separate_the_classes(graphs):
-  spectra = np.stack([
-      scipy.linalg.eigvalsh(nx.normalized_laplacian_matrix(_nx_graph(r), nodelist=range(41)).toarray())
-      for r in graphs
-  ])
+  spectra = np.stack(
+    [scipy.linalg.eigvalsh(nx.normalized_laplacian_matrix(_nx_graph(r), nodelist=range(41)).toarray()) for r in graphs]
+  )
   stored = np.stack([r["lap_eigval"] for r in graphs])
   np.testing.assert_allclose(stored, spectra[:, 1:21], atol=1e-5)
   for label in range(10):

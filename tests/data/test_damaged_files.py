@@ -16,8 +16,18 @@ TRAIN_FILE = "csl-train_fold0.array_record-00000-of-00001"
 
 
 def _csl_config(data_dir: pathlib.Path, **overrides) -> ml_collections.ConfigDict:
-  config = dict(name="csl", data_dir=str(data_dir), fold=0, max_nodes=41, max_edges=164, batch_size=5,
-                eval_batch_size=30, num_threads=2, prefetch=2, cache=False)
+  config = dict(
+    name="csl",
+    data_dir=str(data_dir),
+    fold=0,
+    max_nodes=41,
+    max_edges=164,
+    batch_size=5,
+    eval_batch_size=30,
+    num_threads=2,
+    prefetch=2,
+    cache=False,
+  )
   return ml_collections.ConfigDict({**config, **overrides})
 
 
@@ -88,6 +98,6 @@ def test_an_unwritable_data_dir_is_named_with_what_to_set(tmp_path):
   with pytest.raises(DataError) as error:
     data.prepare_dataset(ml_collections.ConfigDict(dict(name="csl", data_dir=str(data_dir))))
   assert str(error.value) == (
-      f"The TFDS data directory {data_dir} is not writable (Not a directory), and csl must be built there once. "
-      "Set TFDS_DATA_DIR or config.data.data_dir to a writable folder."
+    f"The TFDS data directory {data_dir} is not writable (Not a directory), and csl must be built there once. "
+    "Set TFDS_DATA_DIR or config.data.data_dir to a writable folder."
   )

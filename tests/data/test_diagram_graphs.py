@@ -12,7 +12,8 @@ import tensorflow_datasets as tfds
 
 from research import data
 from research.data import diagram_graphs
-from research.data.synthetic_diagrams import builder, generator as g
+from research.data.synthetic_diagrams import builder
+from research.data.synthetic_diagrams import generator as g
 from research.errors import ConfigError
 
 SWIMLANE = g.FAMILIES.index("swimlane")  # connectors and containment (steps inside lanes)
@@ -27,9 +28,21 @@ def data_dir(tmp_path_factory) -> str:
 
 
 def pipeline_config(data_dir: str, **overrides) -> ml_collections.ConfigDict:
-  config = dict(name="diagram_graphs", variant="tiny", data_dir=data_dir, max_nodes=20, rwse_steps=4,
-                graphs_per_pack=4, max_edges=4 * 60, eval_max_edges=4 * 80, batch_size=8, eval_batch_size=8,
-                num_threads=0, prefetch=2, cache=False)
+  config = dict(
+    name="diagram_graphs",
+    variant="tiny",
+    data_dir=data_dir,
+    max_nodes=20,
+    rwse_steps=4,
+    graphs_per_pack=4,
+    max_edges=4 * 60,
+    eval_max_edges=4 * 80,
+    batch_size=8,
+    eval_batch_size=8,
+    num_threads=0,
+    prefetch=2,
+    cache=False,
+  )
   return ml_collections.ConfigDict({**config, **overrides})
 
 
@@ -41,8 +54,14 @@ def test_a_generated_diagram_becomes_a_graph_of_its_elements():
   np.testing.assert_array_equal(graph["node_labels"], record["element_type"])
   width, height = (float(v) for v in record["canvas"])
   for i, (x, y, w, h) in enumerate(record["boxes"].tolist()):
-    expected = [(x + w / 2) / width, (y + h / 2) / height, w / width, h / height, math.log(w / h),
-                math.log(1 + int(record["text_length"][i]))]
+    expected = [
+      (x + w / 2) / width,
+      (y + h / 2) / height,
+      w / width,
+      h / height,
+      math.log(w / h),
+      math.log(1 + int(record["text_length"][i])),
+    ]
     np.testing.assert_allclose(graph["node_features"][i], expected, rtol=1e-5, atol=1e-6)
 
 
@@ -58,19 +77,25 @@ def test_connectors_and_containments_are_edges_both_ways_with_their_ids():
       expected[(parent, child, diagram_graphs.CONTAINS)] += 1
       expected[(child, parent, diagram_graphs.CONTAINED_IN)] += 1
   assert sum(record["parent"] >= 0) > 0 and len(record["connector_source"]) > 0
-  got = collections.Counter(zip(graph["senders"].tolist(), graph["receivers"].tolist(),
-                                graph["edge_features"][:, 0].tolist()))
+  got = collections.Counter(
+    zip(graph["senders"].tolist(), graph["receivers"].tolist(), graph["edge_features"][:, 0].tolist())
+  )
   assert got == expected
   assert graph["edge_features"].shape == (sum(expected.values()), 1) and graph["edge_features"].dtype == np.int32
 
 
 def test_edge_ids_of_a_hand_made_diagram():
   record = {  # a lane (0) holding a decision (1) that branches to a process (2) outside it
-      "num_elements": 3, "element_type": np.array([8, 1, 0]), "text_length": np.array([4, 10, 0]),
-      "boxes": np.array([[0, 0, 400, 200], [20, 20, 100, 80], [300, 300, 100, 50]], np.float32),
-      "canvas": np.array([500.0, 400.0]), "parent": np.array([-1, 0, -1]),
-      "connector_source": np.array([1]), "connector_target": np.array([2]),
-      "connector_type": np.array([g.CONNECTOR_TYPES.index("branch")]), "connector_direction": np.array([0]),
+    "num_elements": 3,
+    "element_type": np.array([8, 1, 0]),
+    "text_length": np.array([4, 10, 0]),
+    "boxes": np.array([[0, 0, 400, 200], [20, 20, 100, 80], [300, 300, 100, 50]], np.float32),
+    "canvas": np.array([500.0, 400.0]),
+    "parent": np.array([-1, 0, -1]),
+    "connector_source": np.array([1]),
+    "connector_target": np.array([2]),
+    "connector_type": np.array([g.CONNECTOR_TYPES.index("branch")]),
+    "connector_direction": np.array([0]),
   }
   graph = diagram_graphs.graph_of(record)
   np.testing.assert_array_equal(graph["senders"], [1, 2, 0, 1])
@@ -107,9 +132,15 @@ def test_the_pipeline_leaves_out_large_diagrams_and_pads_to_static_shapes(data_d
   pipeline = data.build_pipeline(pipeline_config(data_dir), seed=0, train_rows=(0, 8), eval_rows=(0, 8))
   sizes = [len(g.generate(builder.SEED + builder.SPLIT_STREAMS["train"], i).element_type) for i in range(64)]
   assert len(pipeline.sources["train"]) == sum(n <= 20 for n in sizes) < 64
-  shapes = {"node_features": ((8, 20, 6), np.float32), "node_labels": ((8, 20), np.int32),
-            "rwse": ((8, 20, 4), np.float32), "node_mask": ((8, 20), bool), "senders": ((2, 240), np.int32),
-            "edge_features": ((2, 240, 1), np.int32), "edge_mask": ((2, 240), bool)}
+  shapes = {
+    "node_features": ((8, 20, 6), np.float32),
+    "node_labels": ((8, 20), np.int32),
+    "rwse": ((8, 20, 4), np.float32),
+    "node_mask": ((8, 20), bool),
+    "senders": ((2, 240), np.int32),
+    "edge_features": ((2, 240, 1), np.int32),
+    "edge_mask": ((2, 240), bool),
+  }
   batches = [batch for batch, _ in zip(pipeline.train_batches(0), range(3))]
   for batch in batches:
     for key, (shape, dtype) in shapes.items():

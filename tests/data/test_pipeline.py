@@ -17,15 +17,16 @@ def _collate(records):
 
 def _pipeline(rows=(0, 4), eval_rows=(0, 4), n=10, seed=0) -> Pipeline:
   sources = {"train": [{"x": i} for i in range(n)], "test": [{"x": 100 + i} for i in range(n)]}
-  return Pipeline(sources, _collate, batch_size=4, eval_batch_size=4, train_rows=rows, eval_rows=eval_rows,
-                  seed=seed, num_threads=0)
+  return Pipeline(
+    sources, _collate, batch_size=4, eval_batch_size=4, train_rows=rows, eval_rows=eval_rows, seed=seed, num_threads=0
+  )
 
 
 def test_every_epoch_visits_every_record_once():
   p = _pipeline()
   stream = np.concatenate([p.train_indices(k) for k in range(10)])  # 40 records = 4 epochs of 10
   for epoch in range(4):
-    assert sorted(stream[epoch * 10:(epoch + 1) * 10]) == list(range(10))
+    assert sorted(stream[epoch * 10 : (epoch + 1) * 10]) == list(range(10))
   assert not np.array_equal(stream[:10], stream[10:20]), "each epoch has its own order"
 
 
@@ -53,6 +54,9 @@ def test_eval_covers_the_split_once_and_masks_padding():
 
 
 def test_a_batch_larger_than_the_training_set_names_the_key_and_the_limit():
-  with pytest.raises(ConfigError, match=r"config.data.batch_size=4 is larger than the training set, which has 3 "
-                                        r"examples; use a batch size of at most 3\."):
+  with pytest.raises(
+    ConfigError,
+    match=r"config.data.batch_size=4 is larger than the training set, which has 3 "
+    r"examples; use a batch size of at most 3\.",
+  ):
     _pipeline(n=3)

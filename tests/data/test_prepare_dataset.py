@@ -28,9 +28,11 @@ def test_builds_the_named_dataset(tmp_path):
 @pytest.mark.parametrize("entry", ["prepare_dataset", "build_pipeline", "check_config"])
 def test_an_unknown_name_is_a_config_error_listing_the_known_names(tmp_path, entry):
   config = ml_collections.ConfigDict(dict(name="mnist", data_dir=str(tmp_path)))
-  call = {"prepare_dataset": lambda: data.prepare_dataset(config),
-          "build_pipeline": lambda: data.build_pipeline(config, seed=0, train_rows=(0, 1), eval_rows=(0, 1)),
-          "check_config": lambda: data.check_config(config, 1)}[entry]
+  call = {
+    "prepare_dataset": lambda: data.prepare_dataset(config),
+    "build_pipeline": lambda: data.build_pipeline(config, seed=0, train_rows=(0, 1), eval_rows=(0, 1)),
+    "check_config": lambda: data.check_config(config, 1),
+  }[entry]
   with pytest.raises(ConfigError) as error:
     call()
   assert str(error.value) == f"config.data.name='mnist' is not a dataset; use one of {NAMES}."

@@ -19,8 +19,13 @@ from research.errors import DataError
 # torch.randperm(n, generator=torch.Generator().manual_seed(0)) as printed by torch 2.x on CPU.
 TORCH_RANDPERM = {4: [0, 1, 3, 2], 5: [4, 0, 1, 3, 2]}
 # Category ids other than PubLayNet's 1..5, listed out of order: labels must follow the names.
-CATEGORIES = [{"id": 15, "name": "figure"}, {"id": 11, "name": "text"}, {"id": 12, "name": "title"},
-              {"id": 13, "name": "list"}, {"id": 14, "name": "table"}]
+CATEGORIES = [
+  {"id": 15, "name": "figure"},
+  {"id": 11, "name": "text"},
+  {"id": 12, "name": "title"},
+  {"id": 13, "name": "list"},
+  {"id": 14, "name": "table"},
+]
 
 
 def _image(image_id: int, width: int = 600, height: int = 800) -> dict:
@@ -28,24 +33,31 @@ def _image(image_id: int, width: int = 600, height: int = 800) -> dict:
 
 
 def _ann(ann_id: int, image_id: int, category_id: int, bbox: list) -> dict:
-  return {"id": ann_id, "image_id": image_id, "category_id": category_id, "bbox": bbox, "iscrowd": 0,
-          "area": bbox[2] * bbox[3], "segmentation": []}
+  return {
+    "id": ann_id,
+    "image_id": image_id,
+    "category_id": category_id,
+    "bbox": bbox,
+    "iscrowd": 0,
+    "area": bbox[2] * bbox[3],
+    "segmentation": [],
+  }
 
 
 def _train_json() -> dict:
   """Images 1, 2, 5 (fillers), 7 (hand-worked), 9 (12 elements), 3 (landscape), 4 (no annotations)."""
   images = [_image(i) for i in (7, 9, 4, 1, 2, 5)] + [_image(3, 800, 600)]
   boxes = [
-      (7, 11, [50, 60, 100, 40]),  # text, kept
-      (1, 11, [10, 10, 20, 20]),
-      (7, 12, [0, 0, 600, 50]),  # title, kept
-      (7, 15, [500, 700, 150, 50]),  # figure, right edge 650 > 600: dropped
-      (7, 14, [10, 10, 0, 30]),  # table, zero width: dropped
-      (3, 11, [0, 0, 10, 10]),  # on a landscape page
-      *[(9, 13, [0, 50 * k, 10, 20]) for k in range(12)],
-      (2, 12, [5, 5, 50, 50]),
-      (5, 14, [5, 5, 50, 50]),
-      (7, 13, [100, 700, 200, 100]),  # list, touching the bottom-right corner: kept, after the others
+    (7, 11, [50, 60, 100, 40]),  # text, kept
+    (1, 11, [10, 10, 20, 20]),
+    (7, 12, [0, 0, 600, 50]),  # title, kept
+    (7, 15, [500, 700, 150, 50]),  # figure, right edge 650 > 600: dropped
+    (7, 14, [10, 10, 0, 30]),  # table, zero width: dropped
+    (3, 11, [0, 0, 10, 10]),  # on a landscape page
+    *[(9, 13, [0, 50 * k, 10, 20]) for k in range(12)],
+    (2, 12, [5, 5, 50, 50]),
+    (5, 14, [5, 5, 50, 50]),
+    (7, 13, [100, 700, 200, 100]),  # list, touching the bottom-right corner: kept, after the others
   ]
   annotations = [_ann(i, image, category, bbox) for i, (image, category, bbox) in enumerate(boxes)]
   return {"images": images, "annotations": annotations, "categories": CATEGORIES}
@@ -53,9 +65,9 @@ def _train_json() -> dict:
 
 def _val_json() -> dict:
   return {
-      "images": [_image(21, 900, 700), _image(20)],
-      "annotations": [_ann(0, 20, 11, [1, 2, 3, 4]), _ann(1, 21, 11, [1, 2, 3, 4])],
-      "categories": CATEGORIES,
+    "images": [_image(21, 900, 700), _image(20)],
+    "annotations": [_ann(0, 20, 11, [1, 2, 3, 4]), _ann(1, 21, 11, [1, 2, 3, 4])],
+    "categories": CATEGORIES,
   }
 
 
@@ -109,9 +121,9 @@ def test_hand_worked_page(built):
   name = record["file_name"]
   assert (name.decode() if isinstance(name, bytes) else name) == "PMC7_00000.jpg"
   expected = [
-      [100 / 600, 80 / 800, 100 / 600, 40 / 800],  # text [50, 60, 100, 40]
-      [0.5, 25 / 800, 1.0, 50 / 800],  # title [0, 0, 600, 50]
-      [200 / 600, 750 / 800, 200 / 600, 100 / 800],  # list [100, 700, 200, 100]
+    [100 / 600, 80 / 800, 100 / 600, 40 / 800],  # text [50, 60, 100, 40]
+    [0.5, 25 / 800, 1.0, 50 / 800],  # title [0, 0, 600, 50]
+    [200 / 600, 750 / 800, 200 / 600, 100 / 800],  # list [100, 700, 200, 100]
   ]
   np.testing.assert_allclose(record["boxes"], expected, rtol=1e-6)
 
@@ -185,30 +197,30 @@ def _changed(change) -> dict:
 
 
 _MALFORMED = {
-    "not_json": (b'{"images": [', r"train\.json is not valid JSON"),
-    "no_categories": (_changed(lambda c: c.pop("categories")), r"train\.json: the COCO key 'categories' is missing"),
-    "unknown_image": (
-        _changed(lambda c: c["annotations"][2].update(image_id=99)),
-        r"train\.json: annotation 2 has image_id 99, which no image has",
-    ),
-    "unknown_category": (
-        _changed(lambda c: c["annotations"][1].update(category_id=3)),
-        r"train\.json: annotation 1 has category_id 3, which is not in 'categories'",
-    ),
-    "no_bbox": (_changed(lambda c: c["annotations"][4].pop("bbox")), r"train\.json: annotation 4 has no 'bbox'"),
-    "short_bbox": (
-        _changed(lambda c: c["annotations"][0].update(bbox=[1, 2, 3])),
-        r"train\.json: annotation 0 has bbox=\[1, 2, 3\]; expected 4 numbers",
-    ),
-    "unknown_name": (
-        _changed(lambda c: c["categories"].append({"id": 16, "name": "caption"})),
-        r"train\.json: category name 'caption' is not one of PubLayNet's",
-    ),
-    "duplicate_image": (
-        _changed(lambda c: c["images"].append(_image(7))),
-        r"train\.json: image id 7 occurs more than once",
-    ),
-    "no_width": (_changed(lambda c: c["images"][3].pop("width")), r"train\.json: image 3 has no 'width'"),
+  "not_json": (b'{"images": [', r"train\.json is not valid JSON"),
+  "no_categories": (_changed(lambda c: c.pop("categories")), r"train\.json: the COCO key 'categories' is missing"),
+  "unknown_image": (
+    _changed(lambda c: c["annotations"][2].update(image_id=99)),
+    r"train\.json: annotation 2 has image_id 99, which no image has",
+  ),
+  "unknown_category": (
+    _changed(lambda c: c["annotations"][1].update(category_id=3)),
+    r"train\.json: annotation 1 has category_id 3, which is not in 'categories'",
+  ),
+  "no_bbox": (_changed(lambda c: c["annotations"][4].pop("bbox")), r"train\.json: annotation 4 has no 'bbox'"),
+  "short_bbox": (
+    _changed(lambda c: c["annotations"][0].update(bbox=[1, 2, 3])),
+    r"train\.json: annotation 0 has bbox=\[1, 2, 3\]; expected 4 numbers",
+  ),
+  "unknown_name": (
+    _changed(lambda c: c["categories"].append({"id": 16, "name": "caption"})),
+    r"train\.json: category name 'caption' is not one of PubLayNet's",
+  ),
+  "duplicate_image": (
+    _changed(lambda c: c["images"].append(_image(7))),
+    r"train\.json: image id 7 occurs more than once",
+  ),
+  "no_width": (_changed(lambda c: c["images"][3].pop("width")), r"train\.json: image 3 has no 'width'"),
 }
 
 

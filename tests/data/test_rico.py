@@ -16,11 +16,11 @@ from research.errors import DataError
 
 # torch.randperm(n, generator=torch.Generator().manual_seed(0)) as printed by torch 2.x on CPU.
 TORCH_RANDPERM = {
-    7: [4, 0, 5, 3, 2, 6, 1],
-    9: [8, 0, 2, 3, 7, 1, 4, 5, 6],
-    10: [4, 1, 7, 5, 3, 9, 0, 8, 6, 2],
-    12: [8, 0, 5, 9, 7, 4, 2, 10, 3, 1, 11, 6],
-    20: [4, 5, 13, 19, 7, 14, 3, 6, 9, 17, 11, 2, 16, 18, 10, 12, 15, 8, 1, 0],
+  7: [4, 0, 5, 3, 2, 6, 1],
+  9: [8, 0, 2, 3, 7, 1, 4, 5, 6],
+  10: [4, 1, 7, 5, 3, 9, 0, 8, 6, 2],
+  12: [8, 0, 5, 9, 7, 4, 2, 10, 3, 1, 11, 6],
+  20: [4, 5, 13, 19, 7, 14, 3, 6, 9, 17, 11, 2, 16, 18, 10, 12, 15, 8, 1, 0],
 }
 TORCH_RANDPERM_1000_HEAD = [44, 37, 675, 775, 947, 209, 719, 500, 561, 264]
 PORTRAIT = [0, 0, 1440, 2560]
@@ -40,25 +40,25 @@ def _icons(count: int) -> list[dict]:
 
 # The hand-worked screen: pre-order Toolbar, Image, Text (in Image), Icon (outside), Text (zero width), Card.
 HAND_WORKED = _screen(
-    PORTRAIT,
-    _node("Toolbar", [0, 0, 1440, 200]),
-    _node("Image", [100, 300, 700, 900], _node("Text", [120, 320, 680, 400]), _node("Icon", [-10, 0, 100, 100])),
-    _node("Text", [50, 50, 50, 100]),
-    _node("Card", [0, 2000, 1440, 2560]),
+  PORTRAIT,
+  _node("Toolbar", [0, 0, 1440, 200]),
+  _node("Image", [100, 300, 700, 900], _node("Text", [120, 320, 680, 400]), _node("Icon", [-10, 0, 100, 100])),
+  _node("Text", [50, 50, 50, 100]),
+  _node("Card", [0, 2000, 1440, 2560]),
 )
 SCREENS = {
-    "1000.json": HAND_WORKED,
-    "1001.json": _screen([0, 0, 2560, 1440], _node("Text", [0, 0, 10, 10])),  # landscape: dropped
-    "1002.json": _screen([0, 10, 1440, 2560], _node("Text", [0, 20, 10, 30])),  # origin not (0, 0): dropped
-    "1003.json": _screen(PORTRAIT, *[_node("Text", [0, 100 * i, 10, 100 * i + 50]) for i in range(12)]),  # 12
-    "1004.json": _screen(PORTRAIT, _node("Icon", [0, 0, 1441, 10]), _node("Icon", [5, 5, 6, 5])),  # none valid
-    "1005.json": _screen([0, 0, 1000, 1000], _node("Drawer", [0, 0, 500, 1000])),  # square: kept
-    **{f"{sid}.json": _screen(PORTRAIT, *_icons(sid % 3 + 1)) for sid in (5, 20, 300, 4000, 7, 88, 999)},  # fillers
+  "1000.json": HAND_WORKED,
+  "1001.json": _screen([0, 0, 2560, 1440], _node("Text", [0, 0, 10, 10])),  # landscape: dropped
+  "1002.json": _screen([0, 10, 1440, 2560], _node("Text", [0, 20, 10, 30])),  # origin not (0, 0): dropped
+  "1003.json": _screen(PORTRAIT, *[_node("Text", [0, 100 * i, 10, 100 * i + 50]) for i in range(12)]),  # 12
+  "1004.json": _screen(PORTRAIT, _node("Icon", [0, 0, 1441, 10]), _node("Icon", [5, 5, 6, 5])),  # none valid
+  "1005.json": _screen([0, 0, 1000, 1000], _node("Drawer", [0, 0, 500, 1000])),  # square: kept
+  **{f"{sid}.json": _screen(PORTRAIT, *_icons(sid % 3 + 1)) for sid in (5, 20, 300, 4000, 7, 88, 999)},  # fillers
 }
 # Kept screens: rico25-max25 keeps 10 (all but 1001, 1002, 1004), rico13-max9 also drops 1003 (12 elements).
 KEPT = {
-    "rico25-max25": sorted(set(SCREENS) - {"1001.json", "1002.json", "1004.json"}),
-    "rico13-max9": sorted(set(SCREENS) - {"1001.json", "1002.json", "1003.json", "1004.json"}),
+  "rico25-max25": sorted(set(SCREENS) - {"1001.json", "1002.json", "1004.json"}),
+  "rico13-max9": sorted(set(SCREENS) - {"1001.json", "1002.json", "1003.json", "1004.json"}),
 }
 COUNTS = {"rico25-max25": {"train": 8, "val": 1, "test": 1}, "rico13-max9": {"train": 7, "val": 1, "test": 1}}
 LABEL_SETS = {"rico25-max25": rico.RICO25_LABELS, "rico13-max9": rico.RICO13_LABELS}
@@ -139,10 +139,10 @@ def test_hand_worked_screen(built):
   np.testing.assert_array_equal(record["canvas"], [1440, 2560])
   assert record["boxes"].dtype == np.float32 and int(record["num_elements"]) == 4
   expected = [
-      [0.5, 100 / 2560, 1.0, 200 / 2560],  # Toolbar [0, 0, 1440, 200]
-      [400 / 1440, 600 / 2560, 600 / 1440, 600 / 2560],  # Image [100, 300, 700, 900]
-      [400 / 1440, 360 / 2560, 560 / 1440, 80 / 2560],  # Text [120, 320, 680, 400]
-      [0.5, 2280 / 2560, 1.0, 560 / 2560],  # Card [0, 2000, 1440, 2560]
+    [0.5, 100 / 2560, 1.0, 200 / 2560],  # Toolbar [0, 0, 1440, 200]
+    [400 / 1440, 600 / 2560, 600 / 1440, 600 / 2560],  # Image [100, 300, 700, 900]
+    [400 / 1440, 360 / 2560, 560 / 1440, 80 / 2560],  # Text [120, 320, 680, 400]
+    [0.5, 2280 / 2560, 1.0, 560 / 2560],  # Card [0, 2000, 1440, 2560]
   ]
   np.testing.assert_allclose(record["boxes"], expected, rtol=1e-6)
   record13 = _by_name(built["rico13-max9"])["1000.json"]  # Card is not a rico13 label
@@ -207,25 +207,25 @@ def test_missing_files_are_one_data_error_that_says_what_to_download_once(tmp_pa
 
 
 _MALFORMED = {
-    "not_json": (b"{not json", r"9\.json is not valid JSON"),
-    "not_an_object": (b"[1, 2]", r"9\.json holds a JSON list, not a view hierarchy"),
-    "root_without_bounds": (json.dumps({"children": []}), r"9\.json: node root has no 'bounds'"),
-    "node_without_bounds": (
-        json.dumps(_screen(PORTRAIT, _node("Text", [0, 0, 5, 5], {"componentLabel": "Icon", "children": []}))),
-        r"9\.json: node root\.children\[0\]\.children\[0\] has no 'bounds'",
-    ),
-    "bounds_of_three": (
-        json.dumps(_screen(PORTRAIT, _node("Text", [1, 2, 3]))),
-        r"9\.json: node root\.children\[0\] has bounds \[1, 2, 3\]; expected 4 numbers",
-    ),
-    "no_label": (
-        json.dumps(_screen(PORTRAIT, {"bounds": [0, 0, 5, 5]})),
-        r"9\.json: node root\.children\[0\] has componentLabel None",
-    ),
-    "children_not_a_list": (
-        json.dumps({"bounds": PORTRAIT, "children": {"a": 1}}),
-        r"9\.json: node root has 'children' of type dict, expected a list",
-    ),
+  "not_json": (b"{not json", r"9\.json is not valid JSON"),
+  "not_an_object": (b"[1, 2]", r"9\.json holds a JSON list, not a view hierarchy"),
+  "root_without_bounds": (json.dumps({"children": []}), r"9\.json: node root has no 'bounds'"),
+  "node_without_bounds": (
+    json.dumps(_screen(PORTRAIT, _node("Text", [0, 0, 5, 5], {"componentLabel": "Icon", "children": []}))),
+    r"9\.json: node root\.children\[0\]\.children\[0\] has no 'bounds'",
+  ),
+  "bounds_of_three": (
+    json.dumps(_screen(PORTRAIT, _node("Text", [1, 2, 3]))),
+    r"9\.json: node root\.children\[0\] has bounds \[1, 2, 3\]; expected 4 numbers",
+  ),
+  "no_label": (
+    json.dumps(_screen(PORTRAIT, {"bounds": [0, 0, 5, 5]})),
+    r"9\.json: node root\.children\[0\] has componentLabel None",
+  ),
+  "children_not_a_list": (
+    json.dumps({"bounds": PORTRAIT, "children": {"a": 1}}),
+    r"9\.json: node root has 'children' of type dict, expected a list",
+  ),
 }
 
 

@@ -18,8 +18,19 @@ from research.data.sbm import stats
 
 TINY_SIZES = {"train": 64, "val": 16, "test": 16}
 KEYS = {
-    "graph_id", "num_nodes", "senders", "receivers", "node_features", "edge_features", "node_labels", "lap_eigvec",
-    "lap_eigval", "lap_sym_eigvec", "lap_sym_eigval", "expander_senders", "expander_receivers",
+  "graph_id",
+  "num_nodes",
+  "senders",
+  "receivers",
+  "node_features",
+  "edge_features",
+  "node_labels",
+  "lap_eigvec",
+  "lap_eigval",
+  "lap_sym_eigvec",
+  "lap_sym_eigval",
+  "expander_senders",
+  "expander_receivers",
 }
 VERSION = "1.2.0"
 
@@ -135,8 +146,8 @@ def test_records_are_the_generators_graphs(tiny):
   cluster_test = list(gen.cluster_split(sbm.SEED, "test", 16))
   cluster_rngs = [builders.cluster_expander_rng("test", i) for i in range(16)]
   for name, graphs, rngs, records, width in (
-      ("pattern", pattern_val, pattern_rngs, tiny["pattern"]["val"], 3),
-      ("cluster", cluster_test, cluster_rngs, tiny["cluster"]["test"], 7),
+    ("pattern", pattern_val, pattern_rngs, tiny["pattern"]["val"], 3),
+    ("cluster", cluster_test, cluster_rngs, tiny["cluster"]["test"], 7),
   ):
     assert len(graphs) == len(records), name
     for i, (graph, rng, record) in enumerate(zip(graphs, rngs, records)):

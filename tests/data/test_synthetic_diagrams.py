@@ -40,8 +40,9 @@ def test_every_diagram_is_well_formed(family):
     assert np.all(d.boxes[:, 2:] > 0), "every element has a positive size"
     assert np.all(d.boxes[:, :2] >= 0) and np.all(d.boxes[:, :2] + d.boxes[:, 2:] <= d.canvas + 1e-3)
     assert d.connector_target.shape == d.connector_type.shape == d.connector_direction.shape == (m,)
-    assert np.all((0 <= d.connector_source) & (d.connector_source < n) & (0 <= d.connector_target)
-                  & (d.connector_target < n))
+    assert np.all(
+      (0 <= d.connector_source) & (d.connector_source < n) & (0 <= d.connector_target) & (d.connector_target < n)
+    )
     assert np.all(d.connector_source != d.connector_target)
     assert np.all((d.parent >= -1) & (d.parent < n)) and np.all(d.parent != np.arange(n))
     containers = np.isin(d.element_type, [g.T["lane"], g.T["column"], g.T["frame"]])
@@ -50,7 +51,8 @@ def test_every_diagram_is_well_formed(family):
     parent_boxes = d.boxes[d.parent[children]]
     centres = _centres(d)[children]
     assert np.all((centres >= parent_boxes[:, :2]) & (centres <= parent_boxes[:, :2] + parent_boxes[:, 2:])), (
-        "a child's centre lies inside its container")
+      "a child's centre lies inside its container"
+    )
 
 
 def _is_tree(d: g.Diagram) -> bool:
@@ -133,8 +135,10 @@ def test_builder_writes_the_generator_s_diagrams_byte_identically(tmp_path):
     assert record["num_elements"] == len(expected.element_type)
     np.testing.assert_array_equal(record["boxes"], expected.boxes)
     np.testing.assert_array_equal(record["connector_target"], expected.connector_target)
-  sizes = {split: len(tfds.data_source("synthetic_diagrams/tiny", split=split, data_dir=str(tmp_path / "a")))
-           for split in ("train", "test")}
+  sizes = {
+    split: len(tfds.data_source("synthetic_diagrams/tiny", split=split, data_dir=str(tmp_path / "a")))
+    for split in ("train", "test")
+  }
   assert sizes == {"train": 64, "test": 16}
 
 

@@ -26,9 +26,9 @@ from research.graph import encodings, shortest_paths
 FIXTURE = zinc.TINY_DIR  # molecules.zip in the released format
 TENSOR_FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "zinc"  # the unpickler's tensor pickles
 COUNTS = {
-    "subset": {"train": 6, "val": 2, "test": 2},
-    "full": {"train": 12, "val": 4, "test": 4},
-    "subset_paths": {"train": 6, "val": 2, "test": 2},
+  "subset": {"train": 6, "val": 2, "test": 2},
+  "full": {"train": 12, "val": 4, "test": 4},
+  "subset_paths": {"train": 6, "val": 2, "test": 2},
 }
 TINY = {"tiny": "subset", "tiny_paths": "subset_paths"}  # the shipped configs and the released config they mirror
 
@@ -76,20 +76,20 @@ def _extracted(tmp_path: pathlib.Path) -> pathlib.Path:
 # The unpickler.
 
 TENSORS = {
-    "int64": np.array([[0, 1, 2], [3, 4, 5]], np.int64),
-    "int32": np.array([-7, 2**31 - 1], np.int32),
-    "int16": np.array([-300, 300], np.int16),
-    "int8": np.array([-5, 5], np.int8),
-    "uint8": np.array([7, 255], np.uint8),
-    "bool": np.array([True, False, True]),
-    "float16": np.array([0.5, -1.25], np.float16),
-    "float32": np.array([1.5, -2.25], np.float32),
-    "float64": np.array(3.125, np.float64),
-    "strided": np.arange(12).reshape(3, 4)[1:, ::2],
-    "transposed": np.arange(12).reshape(3, 4).T,
-    "empty": np.zeros((0, 3), np.float32),
-    "shared_a": np.arange(4),
-    "shared_b": np.arange(8, 12),
+  "int64": np.array([[0, 1, 2], [3, 4, 5]], np.int64),
+  "int32": np.array([-7, 2**31 - 1], np.int32),
+  "int16": np.array([-300, 300], np.int16),
+  "int8": np.array([-5, 5], np.int8),
+  "uint8": np.array([7, 255], np.uint8),
+  "bool": np.array([True, False, True]),
+  "float16": np.array([0.5, -1.25], np.float16),
+  "float32": np.array([1.5, -2.25], np.float32),
+  "float64": np.array(3.125, np.float64),
+  "strided": np.arange(12).reshape(3, 4)[1:, ::2],
+  "transposed": np.arange(12).reshape(3, 4).T,
+  "empty": np.zeros((0, 3), np.float32),
+  "shared_a": np.arange(4),
+  "shared_b": np.arange(8, 12),
 }
 
 
@@ -114,13 +114,13 @@ def _call_load_from_bytes(blob: bytes) -> bytes:
 
 
 @pytest.mark.parametrize(
-    "data",
-    [
-        pickle.dumps(_Exploit()),
-        pickle.dumps([{"atom_type": _Exploit()}]),
-        _call_load_from_bytes(pickle.dumps(_Exploit())),
-    ],
-    ids=["top_level", "nested", "inside_a_storage_blob"],
+  "data",
+  [
+    pickle.dumps(_Exploit()),
+    pickle.dumps([{"atom_type": _Exploit()}]),
+    _call_load_from_bytes(pickle.dumps(_Exploit())),
+  ],
+  ids=["top_level", "nested", "inside_a_storage_blob"],
 )
 def test_unpickler_refuses_other_globals(data):
   message = r"evil\.pickle: refusing to load the global (os|posix)\.system"
@@ -283,8 +283,9 @@ def test_records_collate_with_pad_graphs(built):
   assert out["spd"].shape == (4, 40, 40) and out["path_edges"].shape == (4, 40, 40, 20)
   n, start = int(records[1]["num_nodes"]), len(records[0]["senders"])  # graph 1's edges follow graph 0's
   np.testing.assert_array_equal(out["spd"][1, :n, :n], records[1]["spd"])
-  np.testing.assert_array_equal(out["path_edges"][1, :n, :n], np.where(records[1]["path_edges"] >= 0,
-                                                                       records[1]["path_edges"] + start, -1))
+  np.testing.assert_array_equal(
+    out["path_edges"][1, :n, :n], np.where(records[1]["path_edges"] >= 0, records[1]["path_edges"] + start, -1)
+  )
   assert (out["spd"][1, n:] == -1).all() and (out["path_edges"][1, :, n:] == -1).all()
 
 
@@ -316,7 +317,8 @@ def test_tiny_configs_are_the_shipped_fixtures_subset_and_need_no_manual_dir(bui
 def test_tiny_configs_ignore_the_manual_dir(tmp_path, built):
   zinc.prepare(tmp_path / "tfds", "tiny", manual_dir=tmp_path / "nowhere")
   assert [r["graph_id"] for r in _read_all(tmp_path / "tfds", "tiny")["val"]] == [
-      r["graph_id"] for r in built["subset"]["val"]]
+    r["graph_id"] for r in built["subset"]["val"]
+  ]
 
 
 def test_default_manual_dir_is_under_data_dir(tmp_path):
@@ -330,8 +332,11 @@ def test_default_manual_dir_is_under_data_dir(tmp_path):
 
 @pytest.mark.parametrize("where", ["given", "default", "empty"])
 def test_a_missing_manual_dir_is_one_data_error_with_the_instructions_once(tmp_path, where):
-  manual = {"given": tmp_path / "nowhere", "default": tmp_path / "tfds" / "downloads" / "manual",
-            "empty": tmp_path / "empty"}[where]
+  manual = {
+    "given": tmp_path / "nowhere",
+    "default": tmp_path / "tfds" / "downloads" / "manual",
+    "empty": tmp_path / "empty",
+  }[where]
   manual.parent.mkdir(parents=True, exist_ok=True)
   if where == "empty":
     manual.mkdir()
@@ -365,41 +370,41 @@ def _molecule(n: int = 2, **changes) -> dict:
 
 _ASYMMETRIC = [[0, 1], [2, 0]]
 _MALFORMED = {
-    "truncated": ("train.pickle", b"\x80\x03]q\x00(K\x01", r"train\.pickle: cannot be unpickled"),
-    "not_a_list": ("train.pickle", pickle.dumps({"not": "a list"}), r"train\.pickle holds a dict, not a list"),
-    "unsafe": ("train.pickle", pickle.dumps([_Exploit()]), r"train\.pickle: refusing to load the global"),
-    "missing_key": (
-        "train.pickle",
-        pickle.dumps([_molecule(bond_type=None)]),
-        r"train\.pickle, molecule 0 lacks the key\(s\) \['bond_type'\]",
-    ),
-    "bad_shape": (
-        "val.pickle",
-        pickle.dumps([_molecule(3), _molecule(bond_type=[[0, 1, 0], [1, 0, 0]])]),
-        r"val\.pickle, molecule 1: bond_type has shape \(2, 3\), expected \(2, 2\)",
-    ),
-    "bad_atom_type": (
-        "val.pickle",
-        pickle.dumps([_molecule(atom_type=[0, 28])]),
-        r"val\.pickle, molecule 0: atom_type holds values outside the 28 ids",
-    ),
-    "asymmetric": (
-        "val.pickle",
-        pickle.dumps([_molecule(bond_type=_ASYMMETRIC)]),
-        r"val\.pickle, molecule 0: bond_type is not a symmetric",
-    ),
-    "num_atom": (
-        "test.pickle",
-        pickle.dumps([_molecule(num_atom=5)]),
-        r"test\.pickle, molecule 0: num_atom is 5 but atom_type has 2",
-    ),
-    "index_range": (
-        "train.index",
-        b"0,1,99\r\n",
-        r"train\.index: index 99 is out of range for train\.pickle, which holds 12",
-    ),
-    "index_text": ("val.index", b"0;1\n", r"val\.index: '0;1' is not an integer"),
-    "bad_zip": ("molecules.zip", b"not a zip", r"molecules\.zip is not a valid zip archive"),
+  "truncated": ("train.pickle", b"\x80\x03]q\x00(K\x01", r"train\.pickle: cannot be unpickled"),
+  "not_a_list": ("train.pickle", pickle.dumps({"not": "a list"}), r"train\.pickle holds a dict, not a list"),
+  "unsafe": ("train.pickle", pickle.dumps([_Exploit()]), r"train\.pickle: refusing to load the global"),
+  "missing_key": (
+    "train.pickle",
+    pickle.dumps([_molecule(bond_type=None)]),
+    r"train\.pickle, molecule 0 lacks the key\(s\) \['bond_type'\]",
+  ),
+  "bad_shape": (
+    "val.pickle",
+    pickle.dumps([_molecule(3), _molecule(bond_type=[[0, 1, 0], [1, 0, 0]])]),
+    r"val\.pickle, molecule 1: bond_type has shape \(2, 3\), expected \(2, 2\)",
+  ),
+  "bad_atom_type": (
+    "val.pickle",
+    pickle.dumps([_molecule(atom_type=[0, 28])]),
+    r"val\.pickle, molecule 0: atom_type holds values outside the 28 ids",
+  ),
+  "asymmetric": (
+    "val.pickle",
+    pickle.dumps([_molecule(bond_type=_ASYMMETRIC)]),
+    r"val\.pickle, molecule 0: bond_type is not a symmetric",
+  ),
+  "num_atom": (
+    "test.pickle",
+    pickle.dumps([_molecule(num_atom=5)]),
+    r"test\.pickle, molecule 0: num_atom is 5 but atom_type has 2",
+  ),
+  "index_range": (
+    "train.index",
+    b"0,1,99\r\n",
+    r"train\.index: index 99 is out of range for train\.pickle, which holds 12",
+  ),
+  "index_text": ("val.index", b"0;1\n", r"val\.index: '0;1' is not an integer"),
+  "bad_zip": ("molecules.zip", b"not a zip", r"molecules\.zip is not a valid zip archive"),
 }
 
 

@@ -41,7 +41,10 @@ def test_rows_have_the_papers_numbers():
   rows = {row["name"]: row for row in csl_config.get_protocol()["rows"]}
   assert list(rows) == ["GatedGCN", "GatedGCN + LapPE", "GT + LapPE"]
   assert (rows["GatedGCN"]["table"], rows["GatedGCN + LapPE"]["table"], rows["GT + LapPE"]["table"]) == (
-      "csl_pe_study", "csl", "")
+    "csl_pe_study",
+    "csl",
+    "",
+  )
 
 
 def test_sweep_covers_folds_and_paper_seeds():

@@ -19,8 +19,9 @@ def test_smoke_config_trains_end_to_end_and_its_features_give_fids(tmp_path, cap
     assert metrics["loss"] == pytest.approx(metrics["bce"] + metrics["label_ce"] + 10 * metrics["box_mse"])
   samples = sorted(p.name for p in (tmp_path / "run" / "samples").iterdir())
   assert samples == ["step_00000004.png", "step_00000008.png"]  # one figure per evaluation
-  results = evaluate.main(["--workdir", str(tmp_path / "run"), "--config_arg", "smoke",
-                           "--data_dir", str(tmp_path / "tfds")])
+  results = evaluate.main(
+    ["--workdir", str(tmp_path / "run"), "--config_arg", "smoke", "--data_dir", str(tmp_path / "tfds")]
+  )
   assert len(results) == 2 and all(math.isfinite(v) and v > 0 for v in results.values())
   assert "| validation vs test |" in capsys.readouterr().out
 

@@ -23,8 +23,11 @@ def test_smoke_config_trains_end_to_end(tmp_path):
     assert 0.0 <= final["final"][f"{split}/accuracy_sbm"] <= 1.0
     assert math.isfinite(final["final"][f"{split}/loss"])
   config = json.loads((tmp_path / "run" / "config.json").read_text())
-  assert (config["task"], config["data"]["name"], config["data"]["variant"]) == ("node_classification",
-                                                                                 "diagram_graphs", "tiny")
+  assert (config["task"], config["data"]["name"], config["data"]["variant"]) == (
+    "node_classification",
+    "diagram_graphs",
+    "tiny",
+  )
   assert config["model"]["out_dim"] == diagram_graphs.NUM_CLASSES
 
 
@@ -37,12 +40,15 @@ def test_every_sweep_expands(name, config_arg, tmp_path):
 
 
 def test_the_ablations_vary_one_component():
-  variants = {name: {tuple(sorted((k, v) for k, v in run.overrides.items() if k != "seed"))
-                     for run in spec.expand(CONFIG, "", name).runs}
-              for name in ("ablation_global", "ablation_local")}
+  variants = {
+    name: {
+      tuple(sorted((k, v) for k, v in run.overrides.items() if k != "seed"))
+      for run in spec.expand(CONFIG, "", name).runs
+    }
+    for name in ("ablation_global", "ablation_local")
+  }
   assert variants["ablation_global"] == {(("model.global_model", "transformer"),), (("model.global_model", "none"),)}
   assert variants["ablation_local"] == {(("model.local_model", "gated_gcn"),), (("model.local_model", "none"),)}
-
 
 
 def test_full_config_has_the_parameter_count_of_the_readme():

@@ -31,7 +31,10 @@ def test_full_config_follows_v1_0():
   assert config.data.batch_size == 256 and config.epochs * graphormer_config.STEPS_PER_EPOCH == 400_023
   assert config.optimizer.warmup_epochs * graphormer_config.STEPS_PER_EPOCH == 40_014
   assert (config.optimizer.learning_rate, config.optimizer.weight_decay, config.optimizer.grad_clip_norm) == (
-      2e-4, 0.01, 0.0)
+    2e-4,
+    0.01,
+    0.0,
+  )
   assert len(graphormer_config.get_sweep()) == len(graphormer_config.PAPER_SEEDS)
 
 

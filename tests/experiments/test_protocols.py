@@ -14,8 +14,9 @@ import pytest
 from helpers import REPO
 from research.analysis import reproduction
 
-EXPERIMENTS = sorted(os.path.basename(os.path.dirname(path))
-                     for path in glob.glob(os.path.join(REPO, "experiments", "*", "reproduce.py")))
+EXPERIMENTS = sorted(
+  os.path.basename(os.path.dirname(path)) for path in glob.glob(os.path.join(REPO, "experiments", "*", "reproduce.py"))
+)
 
 
 def _protocol(experiment: str) -> reproduction.Protocol:
@@ -26,8 +27,10 @@ def _protocol(experiment: str) -> reproduction.Protocol:
 def test_protocol_expands_against_its_config_and_papers(experiment, tmp_path):
   protocol = _protocol(experiment)  # looks every row's number up in papers/
   assert protocol.experiment == experiment and any(row.paper for row in protocol.rows)
-  plans = {quick: reproduction.make_plan(protocol, quick=quick, seeds=None, out=str(tmp_path), settings={})
-           for quick in (False, True)}
+  plans = {
+    quick: reproduction.make_plan(protocol, quick=quick, seeds=None, out=str(tmp_path), settings={})
+    for quick in (False, True)
+  }
   assert 0 < len(plans[True].runs) < len(plans[False].runs)
   assert all(runs for plan in plans.values() for _, runs in plan.groups)  # no row without runs
   configs = {quick: plan.sweep.configs[plan.runs[0].name] for quick, plan in plans.items()}
@@ -39,8 +42,13 @@ def test_protocol_expands_against_its_config_and_papers(experiment, tmp_path):
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
 def test_reproduce_script_offers_the_flags_of_its_protocol(experiment):
-  proc = subprocess.run([sys.executable, "-m", f"experiments.{experiment}.reproduce", "--help"], cwd=REPO,
-                        capture_output=True, text=True, timeout=120)
+  proc = subprocess.run(
+    [sys.executable, "-m", f"experiments.{experiment}.reproduce", "--help"],
+    cwd=REPO,
+    capture_output=True,
+    text=True,
+    timeout=120,
+  )
   assert proc.returncode == 0, proc.stderr
   protocol = _protocol(experiment)
   for flag in ("--quick", "--out", "--parallel", "--data_dir"):

@@ -1,4 +1,5 @@
-"""Experiments of the graph-transformer zoo: each smoke config trains end to end; full configs have the papers' budgets."""
+"""Experiments of the graph-transformer zoo: each smoke config trains end to end; full configs have the papers'
+budgets."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from experiment_helpers import full_parameter_count, train_smoke
 
 # experiment -> (metric checked in the smoke run, parameters of the full model)
 EXPERIMENTS = {
-    "gps_cluster": ("accuracy_sbm", 502_054),  # GraphGPS's appendix table
-    "grit_pattern": ("accuracy_sbm", 477_953),  # recount of the official code
-    "grit_zinc": ("mae", 473_473),  # recount of the official code
+  "gps_cluster": ("accuracy_sbm", 502_054),  # GraphGPS's appendix table
+  "grit_pattern": ("accuracy_sbm", 477_953),  # recount of the official code
+  "grit_zinc": ("mae", 473_473),  # recount of the official code
 }
 
 

@@ -165,8 +165,9 @@ def test_aggregate_and_softmax_over_the_expander_list_do_not_depend_on_packing(g
   def node_results(b):
     messages = b.gather(h, b.expander_senders) * b.gather(h, b.expander_receivers)
     weights = b.edge_softmax(messages.sum(-1), b.expander_receivers, b.expander_mask)
-    return b.aggregate(messages, b.expander_receivers, b.expander_mask), b.aggregate(weights, b.expander_receivers,
-                                                                                      b.expander_mask)
+    return b.aggregate(messages, b.expander_receivers, b.expander_mask), b.aggregate(
+      weights, b.expander_receivers, b.expander_mask
+    )
 
   single = batch(1)
   for got, want in zip(node_results(batch(graphs_per_pack)), node_results(single)):
@@ -180,8 +181,13 @@ def test_aggregate_and_softmax_over_the_expander_list_do_not_depend_on_packing(g
     np.testing.assert_allclose(messages[b], want, rtol=1e-5, atol=1e-6)
   # The default mask is still edge_mask: the real edges' softmax sums to one per receiving node.
   weights = single.edge_softmax(jnp.zeros(single.senders.shape), single.receivers)
-  np.testing.assert_allclose(single.aggregate(weights, single.receivers)[single.node_mask & (single.aggregate(
-      jnp.ones(single.senders.shape), single.receivers) > 0)], 1.0, rtol=1e-6)
+  np.testing.assert_allclose(
+    single.aggregate(weights, single.receivers)[
+      single.node_mask & (single.aggregate(jnp.ones(single.senders.shape), single.receivers) > 0)
+    ],
+    1.0,
+    rtol=1e-6,
+  )
 
 
 def test_bad_expander_edges_name_the_budget_or_the_graph():

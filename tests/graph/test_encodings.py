@@ -52,13 +52,13 @@ def _csl_graph(n: int = 41, skip: int = 9) -> nx.Graph:
 
 
 @pytest.mark.parametrize(
-    "graph",
-    [
-        pytest.param(nx.path_graph(12), id="path"),
-        pytest.param(nx.petersen_graph(), id="petersen"),
-        pytest.param(nx.connected_watts_strogatz_graph(30, 4, 0.3, seed=1), id="watts_strogatz"),
-        pytest.param(_csl_graph(), id="csl_skip9"),
-    ],
+  "graph",
+  [
+    pytest.param(nx.path_graph(12), id="path"),
+    pytest.param(nx.petersen_graph(), id="petersen"),
+    pytest.param(nx.connected_watts_strogatz_graph(30, 4, 0.3, seed=1), id="watts_strogatz"),
+    pytest.param(_csl_graph(), id="csl_skip9"),
+  ],
 )
 def test_laplacian_pe_matches_scipy_on_networkx_laplacian(graph):
   _check_against_reference(graph, k=8)
@@ -177,13 +177,13 @@ def _reference_rwse(graph: nx.Graph, k: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize(
-    "graph",
-    [
-        pytest.param(nx.petersen_graph(), id="petersen"),
-        pytest.param(nx.star_graph(5), id="star"),
-        pytest.param(_csl_graph(skip=4), id="csl_skip4"),
-        pytest.param(nx.disjoint_union(nx.path_graph(4), nx.empty_graph(2)), id="isolated"),
-    ],
+  "graph",
+  [
+    pytest.param(nx.petersen_graph(), id="petersen"),
+    pytest.param(nx.star_graph(5), id="star"),
+    pytest.param(_csl_graph(skip=4), id="csl_skip4"),
+    pytest.param(nx.disjoint_union(nx.path_graph(4), nx.empty_graph(2)), id="isolated"),
+  ],
 )
 def test_rwse_matches_matrix_powers(graph):
   n = graph.number_of_nodes()

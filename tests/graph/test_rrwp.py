@@ -45,10 +45,10 @@ def _with_self_loop() -> nx.Graph:
 
 
 GRAPHS = [
-    pytest.param(_with_isolated(), id="isolated_node"),
-    pytest.param(nx.gnp_random_graph(9, 0.3, seed=2, directed=True), id="directed"),
-    pytest.param(_with_self_loop(), id="self_loop"),
-    pytest.param(nx.balanced_tree(2, 3), id="tree"),
+  pytest.param(_with_isolated(), id="isolated_node"),
+  pytest.param(nx.gnp_random_graph(9, 0.3, seed=2, directed=True), id="directed"),
+  pytest.param(_with_self_loop(), id="self_loop"),
+  pytest.param(nx.balanced_tree(2, 3), id="tree"),
 ]
 
 
@@ -100,13 +100,13 @@ def test_dense_batch_matches_numpy():
   k = 7
   fn = jax.jit(rrwp.rrwp_dense, static_argnums=4)
   out = np.asarray(
-      fn(
-          jnp.asarray(padded["senders"]),
-          jnp.asarray(padded["receivers"]),
-          jnp.asarray(padded["edge_mask"]),
-          jnp.asarray(padded["node_mask"]),
-          k,
-      )
+    fn(
+      jnp.asarray(padded["senders"]),
+      jnp.asarray(padded["receivers"]),
+      jnp.asarray(padded["edge_mask"]),
+      jnp.asarray(padded["node_mask"]),
+      k,
+    )
   )
   assert out.shape == (4, 13, 13, k) and out.dtype == np.float32
   assert np.isfinite(out).all()

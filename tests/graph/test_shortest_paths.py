@@ -30,12 +30,12 @@ def _directed() -> nx.DiGraph:
 
 
 GRAPHS = [
-    pytest.param(nx.path_graph(7), id="path"),
-    pytest.param(nx.balanced_tree(2, 3), id="tree"),
-    pytest.param(_disconnected(), id="disconnected"),
-    pytest.param(_directed(), id="directed"),
-    pytest.param(nx.grid_2d_graph(4, 4), id="grid_ties"),
-    pytest.param(nx.cycle_graph(8), id="even_cycle_ties"),
+  pytest.param(nx.path_graph(7), id="path"),
+  pytest.param(nx.balanced_tree(2, 3), id="tree"),
+  pytest.param(_disconnected(), id="disconnected"),
+  pytest.param(_directed(), id="directed"),
+  pytest.param(nx.grid_2d_graph(4, 4), id="grid_ties"),
+  pytest.param(nx.cycle_graph(8), id="even_cycle_ties"),
 ]
 
 
@@ -72,7 +72,7 @@ def test_duplicates_and_self_loops_change_nothing():
   senders, receivers = _edges(_relabelled(nx.balanced_tree(2, 2)))
   plain = shortest_paths.shortest_path_distances(senders, receivers, 7)
   noisy = shortest_paths.shortest_path_distances(
-      np.concatenate([senders, senders, [3, 3]]), np.concatenate([receivers, receivers, [3, 3]]), 7
+    np.concatenate([senders, senders, [3, 3]]), np.concatenate([receivers, receivers, [3, 3]]), 7
   )
   np.testing.assert_array_equal(noisy, plain)
 

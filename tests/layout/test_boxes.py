@@ -119,19 +119,22 @@ def test_clip_to_canvas():
   boxes = np.array([[[-0.2, 0.1, 0.5, 1.3], [0.2, 0.3, 0.4, 0.5]]])
   np.testing.assert_allclose(bx.clip_to_canvas(boxes), [[[0, 0.1, 0.5, 1], [0.2, 0.3, 0.4, 0.5]]])
   pixels = np.array([[[-5.0, 10, 120, 90]], [[-5.0, 10, 120, 90]]])
-  np.testing.assert_allclose(bx.clip_to_canvas(pixels, [100, 200], [80, 60])[:, 0],
-                             [[0, 10, 100, 80], [0, 10, 120, 60]])
+  np.testing.assert_allclose(
+    bx.clip_to_canvas(pixels, [100, 200], [80, 60])[:, 0], [[0, 10, 100, 80], [0, 10, 120, 60]]
+  )
 
 
 def test_valid_boxes_hand_worked():
-  boxes = np.array([
+  boxes = np.array(
+    [
       [0.0, 0.0, 1.0, 1.0],  # the whole canvas: valid
       [0.2, 0.2, 0.2, 0.5],  # zero width
       [0.3, 0.6, 0.5, 0.4],  # inverted height
       [-0.01, 0.1, 0.5, 0.5],  # sticks out on the left
       [0.1, 0.1, 0.5, 1.01],  # sticks out at the bottom
       [np.nan, 0.1, 0.5, 0.5],
-  ])
+    ]
+  )
   np.testing.assert_array_equal(bx.valid_boxes(boxes), [True, False, False, False, False, False])
   np.testing.assert_array_equal(bx.valid_boxes(boxes, tolerance=0.02), [True, False, False, True, True, False])
 
@@ -173,8 +176,10 @@ def test_intersection_and_iou_hand_worked():
 
 
 def test_zero_area_boxes_give_zero_iou_without_warnings():
-  boxes = np.array([[[0.5, 0.5, 0.5, 0.5], [0.5, 0.5, 0.5, 0.5], [0.2, 0.5, 0.8, 0.5], [0.0, 0.0, 1.0, 1.0],
-                     [0.7, 0.7, 0.6, 0.6]]], np.float32)  # a point twice, a segment, the canvas, an inverted box
+  boxes = np.array(
+    [[[0.5, 0.5, 0.5, 0.5], [0.5, 0.5, 0.5, 0.5], [0.2, 0.5, 0.8, 0.5], [0.0, 0.0, 1.0, 1.0], [0.7, 0.7, 0.6, 0.6]]],
+    np.float32,
+  )  # a point twice, a segment, the canvas, an inverted box
   with warnings.catch_warnings():
     warnings.simplefilter("error")
     iou = bx.pairwise_iou(boxes)

@@ -81,13 +81,23 @@ def test_vectorised_metrics_match_loops_on_random_padded_diagrams():
   overlaps = dm.node_connector_overlaps(boxes, mask, connectors, connector_mask)
   for b in range(B):
     centre = lambda i: boxes[b, i, :2] + boxes[b, i, 2:] / 2
-    segments = [(tuple(connectors[b, m]), centre(connectors[b, m, 0]), centre(connectors[b, m, 1]))
-                for m in range(M) if connector_mask[b, m]]
-    expected = sum(_proper_cross(p1, q1, p2, q2) for (e1, p1, q1), (e2, p2, q2) in itertools.combinations(segments, 2)
-                   if not set(e1) & set(e2))
+    segments = [
+      (tuple(connectors[b, m]), centre(connectors[b, m, 0]), centre(connectors[b, m, 1]))
+      for m in range(M)
+      if connector_mask[b, m]
+    ]
+    expected = sum(
+      _proper_cross(p1, q1, p2, q2)
+      for (e1, p1, q1), (e2, p2, q2) in itertools.combinations(segments, 2)
+      if not set(e1) & set(e2)
+    )
     assert crossings[b] == expected
-    expected = sum(_segment_enters_box(p, q, boxes[b, i]) for ends, p, q in segments for i in np.flatnonzero(mask[b])
-                   if i not in ends)
+    expected = sum(
+      _segment_enters_box(p, q, boxes[b, i])
+      for ends, p, q in segments
+      for i in np.flatnonzero(mask[b])
+      if i not in ends
+    )
     assert overlaps[b] == expected
 
 

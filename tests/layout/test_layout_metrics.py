@@ -82,10 +82,10 @@ def ref_alignment_blt(elements):
   total = 0.0
   for i, mine in enumerate(corners):
     total += min(
-        (abs(p[0] - q[0]) + abs(p[1] - q[1])) / 2
-        for j, theirs in enumerate(corners)
-        if j != i
-        for p, q in zip(mine, theirs)
+      (abs(p[0] - q[0]) + abs(p[1] - q[1])) / 2
+      for j, theirs in enumerate(corners)
+      if j != i
+      for p, q in zip(mine, theirs)
     )
   return total
 
@@ -154,8 +154,8 @@ def ref_layout_pair_score(layout_a, layout_b):
   (boxes_a, labels_a), (boxes_b, labels_b) = layout_a, layout_b
   score = 0.0
   for label in set(labels_a):
-    mine = [b for b, l in zip(boxes_a, labels_a) if l == label]
-    theirs = [b for b, l in zip(boxes_b, labels_b) if l == label]
+    mine = [b for b, other in zip(boxes_a, labels_a) if other == label]
+    theirs = [b for b, other in zip(boxes_b, labels_b) if other == label]
     score += ref_best_matching([[iou(a, b) for b in theirs] for a in mine])
   return score / len(boxes_a)
 
@@ -243,23 +243,23 @@ def real_elements(boxes, mask, labels=None):
   layouts = [[tuple(b) for b, m in zip(bs, ms) if m] for bs, ms in zip(boxes, mask)]
   if labels is None:
     return layouts
-  return [(layout, [int(l) for l, m in zip(ls, ms) if m]) for layout, ls, ms in zip(layouts, labels, mask)]
+  return [(layout, [int(label) for label, m in zip(ls, ms) if m]) for layout, ls, ms in zip(layouts, labels, mask)]
 
 
 PER_LAYOUT_METRICS = {
-    "alignment_layoutganpp": M.alignment_layoutganpp,
-    "alignment_layoutganpp_rows_only": lambda b, m: M.alignment_layoutganpp(b, m, mask_padded_partners=False),
-    "alignment_aclayoutgan": M.alignment_aclayoutgan,
-    "alignment_aclayoutgan_rows_only": lambda b, m: M.alignment_aclayoutgan(b, m, mask_padded_partners=False),
-    "alignment_ndn": M.alignment_ndn,
-    "alignment_blt": M.alignment_blt,
-    "overlap_layoutganpp": M.overlap_layoutganpp,
-    "overlap_aclayoutgan": M.overlap_aclayoutgan,
-    "overlap_layoutgan": M.overlap_layoutgan,
-    "overlap_blt": M.overlap_blt,
-    "mean_iou_vtn": M.mean_iou_vtn,
-    "perceptual_iou_blt": M.perceptual_iou_blt,
-    "perceptual_iou_layoutdm": M.perceptual_iou_layoutdm,
+  "alignment_layoutganpp": M.alignment_layoutganpp,
+  "alignment_layoutganpp_rows_only": lambda b, m: M.alignment_layoutganpp(b, m, mask_padded_partners=False),
+  "alignment_aclayoutgan": M.alignment_aclayoutgan,
+  "alignment_aclayoutgan_rows_only": lambda b, m: M.alignment_aclayoutgan(b, m, mask_padded_partners=False),
+  "alignment_ndn": M.alignment_ndn,
+  "alignment_blt": M.alignment_blt,
+  "overlap_layoutganpp": M.overlap_layoutganpp,
+  "overlap_aclayoutgan": M.overlap_aclayoutgan,
+  "overlap_layoutgan": M.overlap_layoutgan,
+  "overlap_blt": M.overlap_blt,
+  "mean_iou_vtn": M.mean_iou_vtn,
+  "perceptual_iou_blt": M.perceptual_iou_blt,
+  "perceptual_iou_layoutdm": M.perceptual_iou_layoutdm,
 }
 
 
@@ -268,7 +268,8 @@ def reference_values(name, boxes, mask):
   values = []
   for layout in real_elements(boxes, mask):
     n, padded = len(layout), slots - len(layout)
-    values.append({
+    values.append(
+      {
         "alignment_layoutganpp": ref_alignment_log_sum(layout, 0) / n if n else 0.0,
         "alignment_layoutganpp_rows_only": ref_alignment_log_sum(layout, padded) / n if n else 0.0,
         "alignment_aclayoutgan": ref_alignment_log_sum(layout, 0),
@@ -282,7 +283,8 @@ def reference_values(name, boxes, mask):
         "mean_iou_vtn": ref_mean_iou_vtn(layout),
         "perceptual_iou_blt": ref_perceptual_iou_blt(layout),
         "perceptual_iou_layoutdm": ref_perceptual_iou_layoutdm(layout),
-    }[name])
+      }[name]
+    )
   return np.array(values)
 
 
@@ -306,8 +308,12 @@ def test_metrics_see_ties_and_overlaps_in_the_random_batch(name):
 
 def test_random_batch_holds_exact_alignments():
   boxes, mask, _ = random_batch(0)
-  gaps = [nearest_gap(layout, layout, i, alignment_coordinates) for layout in real_elements(boxes, mask)
-          for i in range(len(layout)) if len(layout) > 1]
+  gaps = [
+    nearest_gap(layout, layout, i, alignment_coordinates)
+    for layout in real_elements(boxes, mask)
+    for i in range(len(layout))
+    if len(layout) > 1
+  ]
   assert sum(g == 0.0 for g in gaps) >= 10
 
 
@@ -487,7 +493,7 @@ def test_element_order_does_not_matter(name):
   boxes, mask, labels = random_batch(6)
   permuted_boxes, permuted_mask, _, _ = permute_slots(7, boxes, mask, labels)
   np.testing.assert_allclose(
-      PER_LAYOUT_METRICS[name](permuted_boxes, permuted_mask), PER_LAYOUT_METRICS[name](boxes, mask), atol=1e-12
+    PER_LAYOUT_METRICS[name](permuted_boxes, permuted_mask), PER_LAYOUT_METRICS[name](boxes, mask), atol=1e-12
   )
 
 
@@ -503,7 +509,7 @@ def test_padding_labels_do_not_matter_for_label_metrics():
   boxes[..., 2:] = np.maximum(boxes[..., 2:], 0.05)  # IoU of a box with itself needs a positive area
   other = np.where(mask, labels, 9)
   np.testing.assert_array_equal(
-      M.overlap_layoutganpp(boxes, mask, other, ignore_labels=[9]), M.overlap_layoutganpp(boxes, mask, labels)
+    M.overlap_layoutganpp(boxes, mask, other, ignore_labels=[9]), M.overlap_layoutganpp(boxes, mask, labels)
   )
   assert M.maximum_iou_layoutganpp(boxes, other, mask, boxes, labels, mask) == pytest.approx(1.0, abs=1e-12)
 
@@ -523,16 +529,19 @@ def test_violations_follow_their_elements_under_permutation():
   boxes, mask, labels = random_batch(13, batch=8)
   mask[:, :2] = True
   boxes[:, :2] = np.random.default_rng(13).uniform(0.1, 0.5, (8, 2, 4))
-  relations = np.broadcast_to(np.array([[0, 1, M.Relation.TOP], [M.CANVAS_INDEX, 1, M.Relation.CENTER],
-                                        [1, 0, M.Relation.LARGER]]), (8, 3, 3)).copy()
+  relations = np.broadcast_to(
+    np.array([[0, 1, M.Relation.TOP], [M.CANVAS_INDEX, 1, M.Relation.CENTER], [1, 0, M.Relation.LARGER]]), (8, 3, 3)
+  ).copy()
   active = np.ones((8, 3), bool)
   permuted_boxes, permuted_mask, _, new_slot = permute_slots(14, boxes, mask, labels)
   moved = relations.copy()
   for k in (0, 1):
     slots = relations[..., k]
     moved[..., k] = np.where(slots >= 0, np.take_along_axis(new_slot, np.maximum(slots, 0), 1), slots)
-  for counts, moved_counts in zip(M.relation_violations(boxes, mask, relations, active),
-                                  M.relation_violations(permuted_boxes, permuted_mask, moved, active)):
+  for counts, moved_counts in zip(
+    M.relation_violations(boxes, mask, relations, active),
+    M.relation_violations(permuted_boxes, permuted_mask, moved, active),
+  ):
     np.testing.assert_array_equal(counts, moved_counts)
 
 
@@ -582,11 +591,19 @@ def test_relation_violations_by_hand():
   boxes = np.array([[[0.5, 0.2, 0.2, 0.2], [0.5, 0.8, 0.4, 0.2]], [[0.5, 0.5, 0.1, 0.1], [0, 0, 0, 0]]])
   mask = np.array([[True, True], [True, False]])
   R = M.Relation
-  relations = np.array([
-      [[0, 1, R.BOTTOM], [0, 1, R.LARGER], [1, 0, R.TOP], [0, 1, R.LEFT], [M.CANVAS_INDEX, 0, R.TOP],
-       [M.CANVAS_INDEX, 1, R.CENTER]],
+  relations = np.array(
+    [
+      [
+        [0, 1, R.BOTTOM],
+        [0, 1, R.LARGER],
+        [1, 0, R.TOP],
+        [0, 1, R.LEFT],
+        [M.CANVAS_INDEX, 0, R.TOP],
+        [M.CANVAS_INDEX, 1, R.CENTER],
+      ],
       [[0, 0, 0]] * 6,
-  ])
+    ]
+  )
   active = np.array([[True] * 6, [False] * 6])
   violated, checked = M.relation_violations(boxes, mask, relations, active)
   np.testing.assert_array_equal(violated, [2, 0])
@@ -598,8 +615,16 @@ def test_relation_thresholds_follow_const_layout():
   R = M.Relation
   # Area exactly 0.9 of the canvas is SMALLER; a centre exactly at 1/3 is TOP.
   boxes = np.array([[[0.5, 1 / 3, 0.9, 1.0], [0.5, 2 / 3, 0.1, 0.1]]])
-  relations = np.array([[[M.CANVAS_INDEX, 0, R.SMALLER], [M.CANVAS_INDEX, 0, R.TOP], [M.CANVAS_INDEX, 1, R.BOTTOM],
-                         [M.CANVAS_INDEX, 0, R.EQUAL]]])
+  relations = np.array(
+    [
+      [
+        [M.CANVAS_INDEX, 0, R.SMALLER],
+        [M.CANVAS_INDEX, 0, R.TOP],
+        [M.CANVAS_INDEX, 1, R.BOTTOM],
+        [M.CANVAS_INDEX, 0, R.EQUAL],
+      ]
+    ]
+  )
   violated, checked = M.relation_violations(boxes, TWO, relations, np.ones((1, 4), bool))
   assert (violated[0], checked[0]) == (1, 4)
 
@@ -653,14 +678,14 @@ def test_layout_errors_name_the_problem():
 
 
 @pytest.mark.parametrize(
-    "relation, match",
-    [
-        ([0, 1, 4], "Unknown relation id 4"),
-        ([0, 2, 6], r"slots \(0, 2\) lies outside"),
-        ([-2, 1, 6], r"slots \(-2, 1\) lies outside"),
-        ([M.CANVAS_INDEX, 1, 5], "LEFT and RIGHT never hold"),
-        ([0, 1, 6], "1 relations name a padded slot"),
-    ],
+  "relation, match",
+  [
+    ([0, 1, 4], "Unknown relation id 4"),
+    ([0, 2, 6], r"slots \(0, 2\) lies outside"),
+    ([-2, 1, 6], r"slots \(-2, 1\) lies outside"),
+    ([M.CANVAS_INDEX, 1, 5], "LEFT and RIGHT never hold"),
+    ([0, 1, 6], "1 relations name a padded slot"),
+  ],
 )
 def test_relation_errors_name_the_problem(relation, match):
   mask = np.array([[True, False]])

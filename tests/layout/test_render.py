@@ -26,11 +26,22 @@ def test_connectors_leave_a_box_on_its_border(towards, expected):
 def test_grids_of_layouts_and_diagrams_are_written(tmp_path, suffix):
   d = g.generate(0, 3, g.FAMILIES.index("swimlane"))
   draws = [
-      functools.partial(render.draw_diagram, boxes=d.boxes, element_type=d.element_type, type_names=g.ELEMENT_TYPES,
-                        parent=d.parent, canvas=tuple(d.canvas),
-                        connectors=(d.connector_source, d.connector_target, d.connector_direction == 0)),
-      functools.partial(render.draw_layout, boxes=np.array([[0.1, 0.1, 0.3, 0.2], [0.5, 0.5, 0.2, 0.4]]),
-                        labels=np.array([0, 3]), mask=np.array([True, False]), label_names=["text", "a", "b", "image"]),
+    functools.partial(
+      render.draw_diagram,
+      boxes=d.boxes,
+      element_type=d.element_type,
+      type_names=g.ELEMENT_TYPES,
+      parent=d.parent,
+      canvas=tuple(d.canvas),
+      connectors=(d.connector_source, d.connector_target, d.connector_direction == 0),
+    ),
+    functools.partial(
+      render.draw_layout,
+      boxes=np.array([[0.1, 0.1, 0.3, 0.2], [0.5, 0.5, 0.2, 0.4]]),
+      labels=np.array([0, 3]),
+      mask=np.array([True, False]),
+      label_names=["text", "a", "b", "image"],
+    ),
   ]
   path = tmp_path / f"grid.{suffix}"
   render.save_grid(draws, str(path), columns=2)
@@ -42,12 +53,18 @@ def test_padding_is_not_drawn_and_every_diagram_element_is():
   import matplotlib.pyplot as plt
 
   fig, (left, right) = plt.subplots(1, 2)
-  render.draw_layout(left, np.array([[0.1, 0.1, 0.3, 0.2], [0.5, 0.5, 0.2, 0.4]]), np.array([0, 1]),
-                     np.array([True, False]))
+  render.draw_layout(
+    left, np.array([[0.1, 0.1, 0.3, 0.2], [0.5, 0.5, 0.2, 0.4]]), np.array([0, 1]), np.array([True, False])
+  )
   assert len(left.patches) == 1 + 1  # the canvas and the one real box
   d = g.generate(0, 5, g.FAMILIES.index("flowchart"))
-  render.draw_diagram(right, d.boxes, d.element_type, g.ELEMENT_TYPES,
-                      connectors=(d.connector_source, d.connector_target, d.connector_direction == 0))
+  render.draw_diagram(
+    right,
+    d.boxes,
+    d.element_type,
+    g.ELEMENT_TYPES,
+    connectors=(d.connector_source, d.connector_target, d.connector_direction == 0),
+  )
   assert len(right.patches) == 1 + len(d.boxes)
   assert len(right.texts) == len(d.connector_source)  # one annotation per connector
   plt.close(fig)

@@ -14,8 +14,9 @@ from research.layout import tokenization as tk
 NUM_CLASSES = 5
 
 
-def _dyadic_layouts(rng: np.random.Generator, batch: int, slots: int, min_size: float = 1 / 64
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _dyadic_layouts(
+  rng: np.random.Generator, batch: int, slots: int, min_size: float = 1 / 64
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
   """Boxes inside the canvas on a 1/1024 grid (exact in float32, so references agree bit for bit), padding
   interleaved and holding NaN."""
   size = rng.integers(int(min_size * 1024), 512, (batch, slots, 2)) / 1024
@@ -33,8 +34,10 @@ def _dyadic_layouts(rng: np.random.Generator, batch: int, slots: int, min_size: 
 
 def _compacted(boxes: np.ndarray, labels: np.ndarray, mask: np.ndarray) -> list[list[tuple[list[float], int]]]:
   """Per layout, its real elements (box, label) in the given order."""
-  return [[(boxes[b, s].tolist(), int(labels[b, s])) for s in range(mask.shape[1]) if mask[b, s]]
-          for b in range(mask.shape[0])]
+  return [
+    [(boxes[b, s].tolist(), int(labels[b, s])) for s in range(mask.shape[1]) if mask[b, s]]
+    for b in range(mask.shape[0])
+  ]
 
 
 # ---------------------------------------------------------------------------------------------- uniform bins
@@ -169,8 +172,18 @@ def test_kmeans_errors():
 def _hand_layout() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
   # (left, top, centre y): slot 0 (.375, .125, .5), slot 2 (.1875, .3125, .375), slot 3 (.1875, .125, .3125),
   # slot 4 (.1875, .125, .25): slots 3 and 4 tie in raster order. Slot 1 is padding holding NaN.
-  boxes = np.array([[[0.5, 0.5, 0.25, 0.75], [np.nan] * 4, [0.25, 0.375, 0.125, 0.125],
-                     [0.25, 0.3125, 0.125, 0.375], [0.3125, 0.25, 0.25, 0.25]]], np.float32)
+  boxes = np.array(
+    [
+      [
+        [0.5, 0.5, 0.25, 0.75],
+        [np.nan] * 4,
+        [0.25, 0.375, 0.125, 0.125],
+        [0.25, 0.3125, 0.125, 0.375],
+        [0.3125, 0.25, 0.25, 0.25],
+      ]
+    ],
+    np.float32,
+  )
   labels = np.array([[2, 0, 1, 2, 0]])
   mask = np.array([[True, False, True, True, True]])
   return boxes, labels, mask
@@ -215,7 +228,7 @@ def test_random_order_is_a_seeded_permutation_with_padding_last():
   np.testing.assert_array_equal(np.sort(perm, axis=1), np.broadcast_to(np.arange(20), (5, 20)))
   counts = mask.sum(axis=1)
   for b in range(5):
-    assert set(perm[b, :counts[b]].tolist()) == set(np.flatnonzero(mask[b]).tolist())
+    assert set(perm[b, : counts[b]].tolist()) == set(np.flatnonzero(mask[b]).tolist())
 
 
 @pytest.mark.parametrize("order", tk.ORDERS)
@@ -266,8 +279,9 @@ def test_layout_transformer_tokens_hand_worked():
   # Centre box (.5, .5, .25, .5) = top-left (.375, .25, .25, .5); x 255: 95.625, 63.75, 63.75, 127.5 (tie -> 128).
   boxes, labels, mask = np.array([[[0.5, 0.5, 0.25, 0.5]]]), np.array([[2]]), np.array([[True]])
   np.testing.assert_array_equal(tk.encode(fmt, boxes, labels, mask), [[261, 258, 96, 64, 64, 128, 262]])
-  np.testing.assert_array_equal(tk.encode(fmt, boxes, labels, ~mask, seq_len=9),
-                                [[261, 262, 263, 263, 263, 263, 263, 263, 263]])
+  np.testing.assert_array_equal(
+    tk.encode(fmt, boxes, labels, ~mask, seq_len=9), [[261, 262, 263, 263, 263, 263, 263, 263, 263]]
+  )
 
 
 def test_blt_tokens_hand_worked():
@@ -311,8 +325,15 @@ def _reference_encode(fmt: tk.SequenceFormat, boxes: np.ndarray, labels: np.ndar
   return sequences
 
 
-@pytest.mark.parametrize("fmt", [tk.layout_transformer_format(NUM_CLASSES), tk.blt_format(NUM_CLASSES),
-                                 tk.blt_format(NUM_CLASSES, num_bins=64, add_bos_eos=True)], ids=lambda f: f.name)
+@pytest.mark.parametrize(
+  "fmt",
+  [
+    tk.layout_transformer_format(NUM_CLASSES),
+    tk.blt_format(NUM_CLASSES),
+    tk.blt_format(NUM_CLASSES, num_bins=64, add_bos_eos=True),
+  ],
+  ids=lambda f: f.name,
+)
 def test_encode_matches_plain_python_reference(fmt):
   boxes, labels, mask = _dyadic_layouts(np.random.default_rng(8), 6, 7)
   np.testing.assert_array_equal(tk.encode(fmt, boxes, labels, mask), _reference_encode(fmt, boxes, labels, mask))
@@ -320,12 +341,12 @@ def test_encode_matches_plain_python_reference(fmt):
 
 def _formats_with_centres(boxes: np.ndarray, mask: np.ndarray) -> list[tuple[tk.SequenceFormat, np.ndarray | None]]:
   return [
-      (tk.layout_transformer_format(NUM_CLASSES), None),
-      (tk.layout_transformer_format(NUM_CLASSES, num_bins=128), None),
-      (tk.blt_format(NUM_CLASSES), None),
-      (tk.blt_format(NUM_CLASSES, add_bos_eos=True), None),
-      (tk.layoutdm_format(NUM_CLASSES, num_bins=16), tk.fit_kmeans_box_bins(boxes, mask, 16)),
-      (tk.layoutdm_format(NUM_CLASSES, num_bins=64, quantization="bins"), None),
+    (tk.layout_transformer_format(NUM_CLASSES), None),
+    (tk.layout_transformer_format(NUM_CLASSES, num_bins=128), None),
+    (tk.blt_format(NUM_CLASSES), None),
+    (tk.blt_format(NUM_CLASSES, add_bos_eos=True), None),
+    (tk.layoutdm_format(NUM_CLASSES, num_bins=16), tk.fit_kmeans_box_bins(boxes, mask, 16)),
+    (tk.layoutdm_format(NUM_CLASSES, num_bins=64, quantization="bins"), None),
   ]
 
 
@@ -380,8 +401,9 @@ def test_decode_reports_malformed_layout_transformer_sequences():
   pad_slot_first = np.concatenate([[fmt.bos_id], [fmt.pad_id] * 5, good[1:-5]])
   bin_as_class = good.copy()
   bin_as_class[6] = 3
-  decoded = tk.decode(fmt, np.stack([good, garbage_after_eos, no_bos, no_eos, eos_inside, pad_slot_first,
-                                     bin_as_class]))
+  decoded = tk.decode(
+    fmt, np.stack([good, garbage_after_eos, no_bos, no_eos, eos_inside, pad_slot_first, bin_as_class])
+  )
   assert decoded.malformed.tolist() == [False, False, True, True, True, True, True]
   assert decoded.mask.sum(axis=1).tolist() == [2, 2, 2, 2, 1, 2, 1]
   assert decoded.labels[:, 0].tolist() == [1, 1, 1, 1, 1, 1, 1]
@@ -416,8 +438,11 @@ def test_decode_reports_malformed_blt_and_layoutdm_sequences():
 def test_format_errors():
   fmt = tk.layoutdm_format(NUM_CLASSES)
   boxes, labels, mask = np.full((1, 2, 4), 0.5), np.array([[0, 5]]), np.array([[True, True]])
-  with pytest.raises(ValueError, match=r"Labels of real elements must lie in \[0, num_classes=5\), got values in "
-                     r"\[0, 5\]"):
+  with pytest.raises(
+    ValueError,
+    match=r"Labels of real elements must lie in \[0, num_classes=5\), got values in "
+    r"\[0, 5\]",
+  ):
     tk.encode(tk.blt_format(NUM_CLASSES), boxes, labels, mask)
   with pytest.raises(ValueError, match="pass centres \\[4, 32\\]"):
     tk.encode(fmt, boxes, labels % 5, mask)
@@ -449,9 +474,11 @@ def test_format_errors():
 
 
 def test_pad_layouts():
-  layouts = [(np.array([[0.5, 0.5, 0.2, 0.2]]), np.array([3])),
-             (np.zeros((0, 4)), np.array([], np.int64)),
-             ([[0.1, 0.2, 0.3, 0.4], [0.5, 0.6, 0.7, 0.8]], [1, 2])]
+  layouts = [
+    (np.array([[0.5, 0.5, 0.2, 0.2]]), np.array([3])),
+    (np.zeros((0, 4)), np.array([], np.int64)),
+    ([[0.1, 0.2, 0.3, 0.4], [0.5, 0.6, 0.7, 0.8]], [1, 2]),
+  ]
   boxes, labels, mask = tk.pad_layouts(layouts, 3)
   assert boxes.shape == (3, 3, 4) and boxes.dtype == np.float32 and labels.dtype == np.int32
   np.testing.assert_array_equal(mask, [[True, False, False], [False] * 3, [True, True, False]])

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from graph_helpers import F, FE, K, SIZES, empty_graph, graphs, permute
+from graph_helpers import FE, SIZES, F, K, empty_graph, graphs, permute
 from research.graph.batch import GraphBatch, pad_graphs
 from research.models.graph.exphormer import (
-    AttentionEdges,
-    EquivStableGatedGCNLayer,
-    Exphormer,
-    ExphormerAttention,
-    VirtualNodes,
+  AttentionEdges,
+  EquivStableGatedGCNLayer,
+  Exphormer,
+  ExphormerAttention,
+  VirtualNodes,
 )
 from research.models.graph.gated_gcn import GatedGCNLayer
 from research.nn.attention import dot_product_attention
@@ -63,8 +63,17 @@ def _empty(like: dict) -> dict:
 
 
 def _model(*, dropout=0.0, seed=0, **overrides) -> Exphormer:
-  kwargs = dict(hidden_dim=DIM, num_layers=2, num_heads=HEADS, out_dim=2, node_in_dim=F, edge_in_dim=FE,
-                pe_channels=K, num_virtual_nodes=2, dropout=dropout)
+  kwargs = dict(
+    hidden_dim=DIM,
+    num_layers=2,
+    num_heads=HEADS,
+    out_dim=2,
+    node_in_dim=F,
+    edge_in_dim=FE,
+    pe_channels=K,
+    num_virtual_nodes=2,
+    dropout=dropout,
+  )
   return Exphormer(rngs=nnx.Rngs(params=seed, dropout=seed + 1), **(kwargs | overrides))
 
 
@@ -73,16 +82,18 @@ def _num_params(model) -> int:
 
 
 @pytest.mark.parametrize(
-    "name,kwargs,official",
-    [
-        # hamed1375/Exphormer configs/Exphormer/pattern.yaml and cluster.yaml (CustomGatedGCN+Exphormer,
-        # LinearNode+EquivStableLapPE with 10 eigenvectors, DummyEdge, inductive_node head with 3 layers);
-        # counted by hand from the official modules (papers/exphormer.yaml, params_recount).
-        ("PATTERN", dict(hidden_dim=40, num_layers=4, num_heads=4, out_dim=1, node_in_dim=3, num_virtual_nodes=4),
-         91_045),
-        ("CLUSTER", dict(hidden_dim=32, num_layers=20, num_heads=8, out_dim=6, node_in_dim=7, num_virtual_nodes=3),
-         282_970),
-    ],
+  "name,kwargs,official",
+  [
+    # hamed1375/Exphormer configs/Exphormer/pattern.yaml and cluster.yaml (CustomGatedGCN+Exphormer,
+    # LinearNode+EquivStableLapPE with 10 eigenvectors, DummyEdge, inductive_node head with 3 layers);
+    # counted by hand from the official modules (papers/exphormer.yaml, params_recount).
+    ("PATTERN", dict(hidden_dim=40, num_layers=4, num_heads=4, out_dim=1, node_in_dim=3, num_virtual_nodes=4), 91_045),
+    (
+      "CLUSTER",
+      dict(hidden_dim=32, num_layers=20, num_heads=8, out_dim=6, node_in_dim=7, num_virtual_nodes=3),
+      282_970,
+    ),
+  ],
 )
 def test_parameter_counts_match_the_official_configs(name, kwargs, official):
   # Layers are identical, so L layers count one layer's parameters L times (building 20 layers takes
@@ -91,6 +102,7 @@ def test_parameter_counts_match_the_official_configs(name, kwargs, official):
   count = lambda layers: _num_params(nnx.eval_shape(lambda: build(layers)))
   one, two = count(1), count(2)
   assert one + (kwargs["num_layers"] - 1) * (two - one) == official, name
+
 
 @pytest.mark.parametrize("scale", [1.0, 30.0])  # 30: many logits beyond the clamp of 5
 def test_sparse_attention_equals_dense_attention_on_the_complete_graph(scale):
@@ -112,15 +124,16 @@ def test_sparse_attention_equals_dense_attention_on_the_complete_graph(scale):
   dense = dot_product_attention(q, k, v, query_mask=mask, key_mask=mask, logit_clamp=5.0).reshape(sparse.shape)
   assert virtual is None
   logits = jnp.einsum("bthd,bshd->bhts", q, k) / math.sqrt(DIM // HEADS)  # [B, H, T, S]
-  pairs = (mask[:, None, :, None] & mask[:, None, None, :])
+  pairs = mask[:, None, :, None] & mask[:, None, None, :]
   if scale > 1:  # the clamp is active on a good share of the pairs
     assert float(jnp.sum((jnp.abs(logits) > 5.0) & pairs) / jnp.sum(pairs)) > 0.3
   # The one difference is the official 1e-6 added to the normaliser Z = sum_j exp(clamp(logit_ij)) >= e^-5:
   # sparse = dense * Z / (Z + 1e-6), at most 1.5e-4 relative.
   z = jnp.sum(jnp.where(pairs, jnp.exp(jnp.clip(logits, -5.0, 5.0)), 0.0), axis=-1)  # [B, H, T]
   factor = (z / (z + 1e-6)).transpose(0, 2, 1)[..., None]  # [B, T, H, 1]
-  np.testing.assert_allclose(sparse, (dense.reshape(factor.shape[:3] + (-1,)) * factor).reshape(dense.shape),
-                             rtol=2e-6, atol=2e-6 * scale)
+  np.testing.assert_allclose(
+    sparse, (dense.reshape(factor.shape[:3] + (-1,)) * factor).reshape(dense.shape), rtol=2e-6, atol=2e-6 * scale
+  )
   np.testing.assert_allclose(sparse, dense, rtol=1.5e-4, atol=1e-6 * scale)
 
 
@@ -136,8 +149,10 @@ def _reference_attention(attention: ExphormerAttention, h, records, e_real, e_x,
     n = rec["num_nodes"]
     rows.append(np.asarray(h[b, :n], np.float64))
     expander_features = np.tile(e_x, (len(rec["expander_senders"]), 1))
-    for s, t, f in ((rec["senders"], rec["receivers"], e_real[b][: len(rec["senders"])]),
-                    (rec["expander_senders"], rec["expander_receivers"], expander_features)):
+    for s, t, f in (
+      (rec["senders"], rec["receivers"], e_real[b][: len(rec["senders"])]),
+      (rec["expander_senders"], rec["expander_receivers"], expander_features),
+    ):
       senders.append(s + offset)
       receivers.append(t + offset)
       feats.append(f)
@@ -171,8 +186,10 @@ def test_attention_equals_the_official_computation_over_one_concatenated_edge_li
   h = jnp.where(graph.node_mask[..., None], normal(len(records), MAX_NODES, DIM), 0.0)
   e_real, e_x = normal(*graph.senders.shape, DIM), normal(DIM)
   virtual = VirtualNodes(h=normal(len(records), 3, DIM), in_features=normal(3, DIM), out_features=normal(3, DIM))
-  edge_sets = [AttentionEdges(graph.senders, graph.receivers, graph.edge_mask, e_real),
-               AttentionEdges(graph.expander_senders, graph.expander_receivers, graph.expander_mask, e_x)]
+  edge_sets = [
+    AttentionEdges(graph.senders, graph.receivers, graph.edge_mask, e_real),
+    AttentionEdges(graph.expander_senders, graph.expander_receivers, graph.expander_mask, e_x),
+  ]
   out, virtual_out = _apply(attention, h, graph, edge_sets, virtual)
 
   # Each record's real-edge features, read back from its pack (graphs 0, 1 share pack 0, ...).
@@ -181,20 +198,29 @@ def test_attention_equals_the_official_computation_over_one_concatenated_edge_li
     start = starts.get(b // 2, 0)
     per_graph.append(np.asarray(e_real[b // 2, start : start + len(rec["senders"])]))
     starts[b // 2] = start + len(rec["senders"])
-  want, want_virtual = _reference_attention(attention, np.asarray(h), records, per_graph, np.asarray(e_x),
-                                            np.asarray(virtual.h), np.asarray(virtual.in_features),
-                                            np.asarray(virtual.out_features))
+  want, want_virtual = _reference_attention(
+    attention,
+    np.asarray(h),
+    records,
+    per_graph,
+    np.asarray(e_x),
+    np.asarray(virtual.h),
+    np.asarray(virtual.in_features),
+    np.asarray(virtual.out_features),
+  )
   got = np.concatenate([np.asarray(out[b, : r["num_nodes"]]) for b, r in enumerate(records)])
   np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
-  np.testing.assert_allclose(np.asarray(virtual_out).transpose(1, 0, 2).reshape(-1, DIM), want_virtual,
-                             rtol=1e-4, atol=1e-5)
+  np.testing.assert_allclose(
+    np.asarray(virtual_out).transpose(1, 0, 2).reshape(-1, DIM), want_virtual, rtol=1e-4, atol=1e-5
+  )
   np.testing.assert_array_equal(out[~graph.node_mask], 0.0)
 
 
 def test_pe_gate_scales_the_gated_gcn_gates():
   layer = EquivStableGatedGCNLayer(DIM, dropout=0.0, pe_gate=True, rngs=nnx.Rngs(0))
-  plain = GatedGCNLayer(DIM, dropout=0.0, batch_norm=True, residual=True, dropout_before_residual=True,
-                        rngs=nnx.Rngs(0))
+  plain = GatedGCNLayer(
+    DIM, dropout=0.0, batch_norm=True, residual=True, dropout_before_residual=True, rngs=nnx.Rngs(0)
+  )
   for name in "ABCDE":  # the same weights
     setattr(plain, name, getattr(layer, name))
   layer.eval(), plain.eval()
@@ -241,13 +267,20 @@ def test_packed_edge_lists_give_the_same_outputs():
   model = _model()
   model.eval()
   records = _records(6)
-  np.testing.assert_allclose(_apply(model, _batch(records, graphs_per_pack=4)), _apply(model, _batch(records)),
-                             rtol=1e-4, atol=1e-5)
+  np.testing.assert_allclose(
+    _apply(model, _batch(records, graphs_per_pack=4)), _apply(model, _batch(records)), rtol=1e-4, atol=1e-5
+  )
 
 
-@pytest.mark.parametrize("overrides", [dict(expander_edges=False), dict(num_virtual_nodes=0),
-                                       dict(real_edges=False, local_model="none", pe="none"),
-                                       dict(head="graph", out_dim=1)])
+@pytest.mark.parametrize(
+  "overrides",
+  [
+    dict(expander_edges=False),
+    dict(num_virtual_nodes=0),
+    dict(real_edges=False, local_model="none", pe="none"),
+    dict(head="graph", out_dim=1),
+  ],
+)
 def test_ablations_run_and_differ(overrides):
   base, variant = _model(), _model(**overrides)
   base.eval(), variant.eval()

@@ -15,8 +15,9 @@ LABELS, SLOTS = 5, 8
 
 
 def _model(**kwargs):
-  model = build_model("fidnet_v3", rngs=nnx.Rngs(0), num_labels=LABELS, max_elements=SLOTS, dim=32, num_heads=4,
-                      num_layers=2, **kwargs)
+  model = build_model(
+    "fidnet_v3", rngs=nnx.Rngs(0), num_labels=LABELS, max_elements=SLOTS, dim=32, num_heads=4, num_layers=2, **kwargs
+  )
   model.eval()
   return model
 
@@ -77,7 +78,8 @@ def test_bad_inputs_are_refused():
   boxes, labels, mask = _layouts()
   with pytest.raises(ValueError, match="max_elements=4"):
     build_model("fidnet_v3", rngs=nnx.Rngs(0), num_labels=LABELS, max_elements=4, dim=32, num_layers=1)(
-        *map(jnp.asarray, (boxes, labels, mask)))
+      *map(jnp.asarray, (boxes, labels, mask))
+    )
   with pytest.raises(ValueError, match="labels \\[B, S\\]"):
     _model().features(jnp.asarray(boxes), jnp.asarray(labels[:, :3]), jnp.asarray(mask))
   with pytest.raises(ValueError, match="divisible by num_heads"):

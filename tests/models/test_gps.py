@@ -9,7 +9,7 @@ import optax
 import pytest
 from flax import nnx
 
-from graph_helpers import EDGE_VOCAB, FE, K, NODE_VOCAB, R, SIZES, F, empty_graph, graphs, pad_batch, permute
+from graph_helpers import EDGE_VOCAB, FE, NODE_VOCAB, SIZES, F, K, R, empty_graph, graphs, pad_batch, permute
 from research.models import build_model
 from research.models.graph.gps_encoders import LapPEDeepSet
 from research.models.graph.heads import GraphGymMLPHead
@@ -21,23 +21,48 @@ nnx.use_eager_sharding(False)  # partitioned params outside a mesh
 # ablations without one branch, GatedGCN + Performer, and LapPE through its
 # Transformer encoder.
 CONFIGS = {
-    "node_gatedgcn_lap": dict(
-        out_dim=2, node_in_dim=F, edge_in_dim=FE, local_model="gated_gcn", pe="lap_deepset", pe_dim=4, pe_channels=K,
-        head="node",
-    ),
-    "node_gatedgcn_lap_transformer": dict(
-        out_dim=2, node_in_dim=F, edge_in_dim=FE, local_model="gated_gcn", pe="lap_transformer", pe_dim=4,
-        pe_channels=K, pe_heads=2, head="node",
-    ),
-    "graph_gine_rwse": dict(
-        out_dim=1, node_vocab=NODE_VOCAB, edge_vocab=EDGE_VOCAB, local_model="gine", pe="rwse", pe_dim=4,
-        pe_channels=R, head="graph", graph_pooling="sum",
-    ),
-    "node_transformer_only": dict(out_dim=2, node_in_dim=F, local_model="none", head="node"),
-    "node_mpnn_only": dict(out_dim=2, node_in_dim=F, edge_in_dim=FE, global_model="none", head="node"),
-    "node_gatedgcn_performer": dict(
-        out_dim=2, node_in_dim=F, edge_in_dim=FE, local_model="gated_gcn", global_model="performer", head="node",
-    ),
+  "node_gatedgcn_lap": dict(
+    out_dim=2,
+    node_in_dim=F,
+    edge_in_dim=FE,
+    local_model="gated_gcn",
+    pe="lap_deepset",
+    pe_dim=4,
+    pe_channels=K,
+    head="node",
+  ),
+  "node_gatedgcn_lap_transformer": dict(
+    out_dim=2,
+    node_in_dim=F,
+    edge_in_dim=FE,
+    local_model="gated_gcn",
+    pe="lap_transformer",
+    pe_dim=4,
+    pe_channels=K,
+    pe_heads=2,
+    head="node",
+  ),
+  "graph_gine_rwse": dict(
+    out_dim=1,
+    node_vocab=NODE_VOCAB,
+    edge_vocab=EDGE_VOCAB,
+    local_model="gine",
+    pe="rwse",
+    pe_dim=4,
+    pe_channels=R,
+    head="graph",
+    graph_pooling="sum",
+  ),
+  "node_transformer_only": dict(out_dim=2, node_in_dim=F, local_model="none", head="node"),
+  "node_mpnn_only": dict(out_dim=2, node_in_dim=F, edge_in_dim=FE, global_model="none", head="node"),
+  "node_gatedgcn_performer": dict(
+    out_dim=2,
+    node_in_dim=F,
+    edge_in_dim=FE,
+    local_model="gated_gcn",
+    global_model="performer",
+    head="node",
+  ),
 }
 
 
@@ -55,12 +80,12 @@ def _num_params(model) -> int:
 
 
 @pytest.mark.parametrize(
-    "name,kwargs,paper",
-    [
-        # GraphGPS configs/GPS/pattern-GPS.yaml and cluster-GPS.yaml; the counts are in the paper's App. Table.
-        ("PATTERN", dict(hidden_dim=64, num_layers=6, num_heads=4, out_dim=1, node_in_dim=3, pe_channels=16), 337_201),
-        ("CLUSTER", dict(hidden_dim=48, num_layers=16, num_heads=8, out_dim=6, node_in_dim=7, pe_channels=10), 502_054),
-    ],
+  "name,kwargs,paper",
+  [
+    # GraphGPS configs/GPS/pattern-GPS.yaml and cluster-GPS.yaml; the counts are in the paper's App. Table.
+    ("PATTERN", dict(hidden_dim=64, num_layers=6, num_heads=4, out_dim=1, node_in_dim=3, pe_channels=16), 337_201),
+    ("CLUSTER", dict(hidden_dim=48, num_layers=16, num_heads=8, out_dim=6, node_in_dim=7, pe_channels=10), 502_054),
+  ],
 )
 def test_parameter_counts_match_the_paper(name, kwargs, paper):
   model = build_model("gps", rngs=nnx.Rngs(0), pe="lap_deepset", pe_dim=16, attn_dropout=0.5, **kwargs)
@@ -97,8 +122,12 @@ def test_extra_padding_changes_nothing(config, train):
   out = model(pad_batch(records))
   out_padded = model(pad_batch(records + [empty_graph(records[0])], max_nodes=13, max_edges=50))
   assert np.all(np.isfinite(out_padded))
-  np.testing.assert_allclose(out_padded[: len(records), : out.shape[1]] if out.ndim == 3 else out_padded[: len(records)],
-                             out, rtol=1e-4, atol=1e-5)
+  np.testing.assert_allclose(
+    out_padded[: len(records), : out.shape[1]] if out.ndim == 3 else out_padded[: len(records)],
+    out,
+    rtol=1e-4,
+    atol=1e-5,
+  )
 
 
 def test_train_step_finite_stochastic_and_reseedable():
@@ -158,8 +187,11 @@ def test_lappe_deepset_is_a_sum_over_frequencies_of_a_shared_mlp():
   out = np.asarray(encoder(pad_batch(records)))[0, :6]
   vec, val = records[0]["lap_eigvec"], records[0]["lap_eigval"]
   phi = lambda x: np.maximum(
-      np.maximum(x @ np.asarray(encoder.phi[0].kernel[...]) + np.asarray(encoder.phi[0].bias[...]), 0)
-      @ np.asarray(encoder.phi[1].kernel[...]) + np.asarray(encoder.phi[1].bias[...]), 0)
+    np.maximum(x @ np.asarray(encoder.phi[0].kernel[...]) + np.asarray(encoder.phi[0].bias[...]), 0)
+    @ np.asarray(encoder.phi[1].kernel[...])
+    + np.asarray(encoder.phi[1].bias[...]),
+    0,
+  )
   reference = sum(phi(np.stack([vec[:, j], np.full(6, val[j])], axis=-1)) for j in range(K))
   np.testing.assert_allclose(out, reference, rtol=1e-5, atol=1e-6)
 
@@ -210,4 +242,6 @@ def test_packed_edge_lists_give_the_same_outputs(config):
   model = _model(config)
   model.eval()
   records = _graphs_for(config, 6)
-  np.testing.assert_allclose(model(pad_batch(records, graphs_per_pack=4)), model(pad_batch(records)), rtol=1e-4, atol=1e-5)
+  np.testing.assert_allclose(
+    model(pad_batch(records, graphs_per_pack=4)), model(pad_batch(records)), rtol=1e-4, atol=1e-5
+  )

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from graph_helpers import FE, K, R, SIZES, F, empty_graph, graphs, pad_batch, permute
+from graph_helpers import FE, SIZES, F, K, R, empty_graph, graphs, pad_batch, permute
 from research import models
 from research.models import build_model
 from research.models.graph.gated_gcn import GatedGCNLayer
@@ -16,17 +16,26 @@ nnx.use_eager_sharding(False)  # partitioned params outside a mesh
 
 HIDDEN = 16
 CONFIGS = {
-    "gated_gcn": ("gated_gcn", {}),
-    "gt_sparse": ("gt", {"num_heads": 4, "attention": "sparse"}),
-    "gt_full": ("gt", {"num_heads": 4, "attention": "full"}),
+  "gated_gcn": ("gated_gcn", {}),
+  "gt_sparse": ("gt", {"num_heads": 4, "attention": "sparse"}),
+  "gt_full": ("gt", {"num_heads": 4, "attention": "full"}),
 }
 
 
 def _model(config, *, pe="lap", readout="mean", dropout=0.0, seed=0, **overrides):
   name, extra = CONFIGS[config]
   kwargs = dict(
-      hidden_dim=HIDDEN, num_layers=2, out_dim=3, node_in_dim=F, edge_in_dim=FE, pe=pe,
-      pe_dim={"lap": K, "rwse": R}.get(pe, 0), dropout=dropout, readout=readout, batch_norm=True, residual=True,
+    hidden_dim=HIDDEN,
+    num_layers=2,
+    out_dim=3,
+    node_in_dim=F,
+    edge_in_dim=FE,
+    pe=pe,
+    pe_dim={"lap": K, "rwse": R}.get(pe, 0),
+    dropout=dropout,
+    readout=readout,
+    batch_norm=True,
+    residual=True,
   )
   return build_model(name, rngs=nnx.Rngs(params=seed, dropout=seed + 1), **(kwargs | extra | overrides))
 

@@ -30,8 +30,16 @@ def _records(seed: int, sizes: tuple[int, ...] = SIZES) -> list[dict]:
 
 def _model(seed: int = 0, **overrides) -> Graphormer:
   kwargs = dict(
-      hidden_dim=16, num_layers=2, num_heads=4, out_dim=1, node_vocab=NODE_VOCAB, edge_vocab=EDGE_VOCAB,
-      num_degrees=4, num_spatial=6, num_edge_distances=4, multi_hop_max_dist=HOPS,
+    hidden_dim=16,
+    num_layers=2,
+    num_heads=4,
+    out_dim=1,
+    node_vocab=NODE_VOCAB,
+    edge_vocab=EDGE_VOCAB,
+    num_degrees=4,
+    num_spatial=6,
+    num_edge_distances=4,
+    multi_hop_max_dist=HOPS,
   )
   model = Graphormer(rngs=nnx.Rngs(params=seed, dropout=seed + 1), **(kwargs | overrides))
   # Embeddings start at N(0, 0.02^2); make the structural biases large enough to matter.
@@ -54,9 +62,22 @@ def test_parameter_count_matches_the_official_slim_zinc_model():
   #   per layer: 2 LayerNorms 2*160 + q, k, v, out 4*(80*80+80) + FFN 2*(80*80+80)      = 39,200 (x 12)
   #   final_ln 160 + out_proj 80+1 + graph_token 80 + virtual distance 8                = 329
   # 18,752 + 470,400 + 329 = 489,481. The README's "489.3K" matches neither this code nor the fairseq rewrite.
-  model = nnx.eval_shape(lambda: Graphormer(
-      hidden_dim=80, num_layers=12, num_heads=8, ffn_dim=80, out_dim=1, node_vocab=64, edge_vocab=64,
-      num_degrees=64, num_spatial=40, num_edge_distances=40, multi_hop_max_dist=20, rngs=nnx.Rngs(0)))
+  model = nnx.eval_shape(
+    lambda: Graphormer(
+      hidden_dim=80,
+      num_layers=12,
+      num_heads=8,
+      ffn_dim=80,
+      out_dim=1,
+      node_vocab=64,
+      edge_vocab=64,
+      num_degrees=64,
+      num_spatial=40,
+      num_edge_distances=40,
+      multi_hop_max_dist=20,
+      rngs=nnx.Rngs(0),
+    )
+  )
   assert _num_params(model) == 489_481
 
 
@@ -84,20 +105,24 @@ def _graph_record(graph: nx.Graph, rng: np.random.Generator) -> dict:
   pairs = np.array(list(graph.edges()), np.int32).reshape(-1, 2)
   senders, receivers = np.concatenate([pairs[:, 0], pairs[:, 1]]), np.concatenate([pairs[:, 1], pairs[:, 0]])
   n = graph.number_of_nodes()
-  return _with_pairs({
-      "num_nodes": n, "senders": senders, "receivers": receivers,
+  return _with_pairs(
+    {
+      "num_nodes": n,
+      "senders": senders,
+      "receivers": receivers,
       "node_features": rng.integers(0, NODE_VOCAB, (n, 1)).astype(np.int32),
       "edge_features": rng.integers(0, EDGE_VOCAB, (len(senders), 2)).astype(np.int32),  # two columns: averaged
-  })
+    }
+  )
 
 
 def test_spatial_and_edge_biases_match_a_loop_reference():
   rng = np.random.default_rng(0)
   records = [
-      _graph_record(nx.disjoint_union(nx.path_graph(3), nx.cycle_graph(4)), rng),  # unreachable pairs
-      _graph_record(nx.path_graph(8), rng),  # distances past the spatial table and the kept hops
-      _graph_record(nx.petersen_graph(), rng),  # ties between shortest paths
-      _graph_record(nx.path_graph(1), rng),
+    _graph_record(nx.disjoint_union(nx.path_graph(3), nx.cycle_graph(4)), rng),  # unreachable pairs
+    _graph_record(nx.path_graph(8), rng),  # distances past the spatial table and the kept hops
+    _graph_record(nx.petersen_graph(), rng),  # ties between shortest paths
+    _graph_record(nx.path_graph(1), rng),
   ]
   model = _model()
   batch = pad_batch(records, max_nodes=10, max_edges=40, graphs_per_pack=2)  # the second graph's ids are offset
@@ -110,9 +135,13 @@ def test_spatial_and_edge_biases_match_a_loop_reference():
 
 def test_centrality_encoding_embeds_features_and_degrees():
   # Directed star 0 -> 1, 0 -> 2, 0 -> 3 and 1 -> 0: out-degrees 3, 1, 0, 0; in-degrees 1, 1, 1, 1.
-  rec = {"num_nodes": 4, "senders": np.array([0, 0, 0, 1], np.int32), "receivers": np.array([1, 2, 3, 0], np.int32),
-         "node_features": np.array([[0, 1], [2, 2], [4, 0], [3, 1]], np.int32),
-         "edge_features": np.zeros((4, 1), np.int32)}
+  rec = {
+    "num_nodes": 4,
+    "senders": np.array([0, 0, 0, 1], np.int32),
+    "receivers": np.array([1, 2, 3, 0], np.int32),
+    "node_features": np.array([[0, 1], [2, 2], [4, 0], [3, 1]], np.int32),
+    "edge_features": np.zeros((4, 1), np.int32),
+  }
   batch = pad_batch([_with_pairs(rec)], max_nodes=5)
   out_degree, in_degree = np.array([3, 1, 0, 0]), np.array([1, 1, 1, 1])
   for directed in (False, True):
@@ -134,13 +163,13 @@ def _permute(rec: dict, rng: np.random.Generator) -> dict:
   new_node, new_edge = np.argsort(perm), np.append(np.argsort(order), -1)  # new_edge[-1] keeps -1
   old_ids = rec["path_edges"][perm][:, perm]
   return dict(
-      rec,
-      senders=new_node[rec["senders"][order]].astype(np.int32),
-      receivers=new_node[rec["receivers"][order]].astype(np.int32),
-      node_features=rec["node_features"][perm],
-      edge_features=rec["edge_features"][order],
-      spd=rec["spd"][perm][:, perm],
-      path_edges=new_edge[old_ids].astype(old_ids.dtype),
+    rec,
+    senders=new_node[rec["senders"][order]].astype(np.int32),
+    receivers=new_node[rec["receivers"][order]].astype(np.int32),
+    node_features=rec["node_features"][perm],
+    edge_features=rec["edge_features"][order],
+    spd=rec["spd"][perm][:, perm],
+    path_edges=new_edge[old_ids].astype(old_ids.dtype),
   )
 
 
@@ -171,8 +200,10 @@ def test_packed_edge_lists_give_the_same_outputs(graphs_per_pack):
   model.eval()
   records = _records(6)
   np.testing.assert_allclose(
-      _forward(model, pad_batch(records, graphs_per_pack=graphs_per_pack)), _forward(model, pad_batch(records)),
-      rtol=1e-4, atol=1e-5,
+    _forward(model, pad_batch(records, graphs_per_pack=graphs_per_pack)),
+    _forward(model, pad_batch(records)),
+    rtol=1e-4,
+    atol=1e-5,
   )
 
 

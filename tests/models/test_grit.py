@@ -19,10 +19,8 @@ STEPS = 5  # RRWP channels in the small models
 # Node-level on float features, and graph-level on category ids (ZINC-style); the featureless-edge
 # (DummyEdge, PATTERN-style) encoder is checked in the encoder test.
 CONFIGS = {
-    "node_float": dict(out_dim=2, node_in_dim=F, edge_in_dim=FE, head="node"),
-    "graph_categorical": dict(
-        out_dim=1, node_vocab=NODE_VOCAB, edge_vocab=EDGE_VOCAB, head="graph", graph_pooling="sum"
-    ),
+  "node_float": dict(out_dim=2, node_in_dim=F, edge_in_dim=FE, head="node"),
+  "graph_categorical": dict(out_dim=1, node_vocab=NODE_VOCAB, edge_vocab=EDGE_VOCAB, head="graph", graph_pooling="sum"),
 }
 
 
@@ -43,18 +41,31 @@ def _num_params(model) -> int:
 
 
 @pytest.mark.parametrize(
-    "name,kwargs,count",
-    [
-        # configs/GRIT/{zinc,pattern,cluster}-GRIT-RRWP.yaml of LiamMa/GRIT, counted from the official code:
-        # per layer 11 D^2 + 17 D + D d (Q with bias, K and V without, E to 2D with bias, W_A, W_Ev [d, H, d],
-        # O_h, O_e, degree scaler [D, 2], three BatchNorms, FFN D -> 2D -> D), two bias-free RRWP Linear(K, D),
-        # the node/edge encoders (TypeDict 21/4 types; Linear(3 or 7, D) and DummyEdge) and the head
-        # (san_graph 64-32-16-1; GraphGym MLP with 3 layers).
-        ("ZINC", dict(hidden_dim=64, num_layers=10, num_heads=8, out_dim=1, node_vocab=21, edge_vocab=4,
-                      rrwp_steps=21, head="graph", graph_pooling="sum"), 473_473),
-        ("PATTERN", dict(hidden_dim=64, num_layers=10, num_heads=8, out_dim=1, node_in_dim=3, rrwp_steps=21), 477_953),
-        ("CLUSTER", dict(hidden_dim=48, num_layers=16, num_heads=8, out_dim=6, node_in_dim=7, rrwp_steps=32), 431_670),
-    ],
+  "name,kwargs,count",
+  [
+    # configs/GRIT/{zinc,pattern,cluster}-GRIT-RRWP.yaml of LiamMa/GRIT, counted from the official code:
+    # per layer 11 D^2 + 17 D + D d (Q with bias, K and V without, E to 2D with bias, W_A, W_Ev [d, H, d],
+    # O_h, O_e, degree scaler [D, 2], three BatchNorms, FFN D -> 2D -> D), two bias-free RRWP Linear(K, D),
+    # the node/edge encoders (TypeDict 21/4 types; Linear(3 or 7, D) and DummyEdge) and the head
+    # (san_graph 64-32-16-1; GraphGym MLP with 3 layers).
+    (
+      "ZINC",
+      dict(
+        hidden_dim=64,
+        num_layers=10,
+        num_heads=8,
+        out_dim=1,
+        node_vocab=21,
+        edge_vocab=4,
+        rrwp_steps=21,
+        head="graph",
+        graph_pooling="sum",
+      ),
+      473_473,
+    ),
+    ("PATTERN", dict(hidden_dim=64, num_layers=10, num_heads=8, out_dim=1, node_in_dim=3, rrwp_steps=21), 477_953),
+    ("CLUSTER", dict(hidden_dim=48, num_layers=16, num_heads=8, out_dim=6, node_in_dim=7, rrwp_steps=32), 431_670),
+  ],
 )
 def test_parameter_counts_match_the_official_configs(name, kwargs, count):
   model = nnx.eval_shape(lambda: GRIT(rngs=nnx.Rngs(0), attn_dropout=0.2, **kwargs))
@@ -96,8 +107,9 @@ def test_packed_edge_lists_give_the_same_outputs():
   model = _model("node_float")
   model.eval()
   records = _graphs_for("node_float", 6)
-  np.testing.assert_allclose(_apply(model, pad_batch(records, graphs_per_pack=2)), _apply(model, pad_batch(records)),
-                             rtol=1e-4, atol=1e-5)
+  np.testing.assert_allclose(
+    _apply(model, pad_batch(records, graphs_per_pack=2)), _apply(model, pad_batch(records)), rtol=1e-4, atol=1e-5
+  )
 
 
 def test_gradients_are_finite_with_one_node_and_empty_graphs():
@@ -117,9 +129,14 @@ def test_gradients_are_finite_with_one_node_and_empty_graphs():
   assert losses[1] == pytest.approx(losses[0], rel=1e-5)
   assert losses[2] != pytest.approx(losses[0], rel=1e-5)  # attention dropout is live
   first = grads.layers[0]
-  for name, g in [("W_Q", first.attention.query.kernel), ("W_A", first.attention.score),
-                  ("W_Ev", first.attention.pair_value), ("theta", first.deg_coef),
-                  ("RRWP pair", grads.rrwp_encoder.pair.kernel), ("RRWP node", grads.rrwp_encoder.node.kernel)]:
+  for name, g in [
+    ("W_Q", first.attention.query.kernel),
+    ("W_A", first.attention.score),
+    ("W_Ev", first.attention.pair_value),
+    ("theta", first.deg_coef),
+    ("RRWP pair", grads.rrwp_encoder.pair.kernel),
+    ("RRWP node", grads.rrwp_encoder.node.kernel),
+  ]:
     assert np.any(np.asarray(g[...]) != 0), name
 
 
@@ -192,8 +209,8 @@ def test_layer_matches_a_loop_reference_and_ignores_padding():
   garbage_h, garbage_e = np.where(node_mask[..., None], h, 50.0), np.where(pair_mask[..., None], e, -50.0)
   f32 = lambda x: jnp.asarray(x, jnp.float32)
   out_h, out_e = nnx.jit(lambda m, *args: m(*args))(
-      layer, f32(garbage_h), f32(garbage_e), f32(np.log1p(deg))[..., None], jnp.asarray(node_mask),
-      jnp.asarray(pair_mask))
+    layer, f32(garbage_h), f32(garbage_e), f32(np.log1p(deg))[..., None], jnp.asarray(node_mask), jnp.asarray(pair_mask)
+  )
   for b, n in enumerate(sizes):
     ref_h, ref_e = _reference_layer(layer, h[b, :n], e[b, :n, :n], deg[b, :n])
     np.testing.assert_allclose(out_h[b, :n], ref_h, rtol=2e-4, atol=2e-4)
@@ -211,9 +228,15 @@ def test_encoder_puts_rrwp_and_edge_features_on_receiver_sender_pairs(edge_featu
   for n, edges in [(4, [(0, 1), (1, 2), (2, 0), (3, 0)]), (3, [(0, 1), (2, 1)])]:
     senders = np.array([s for s, _ in edges], np.int32)
     receivers = np.array([r for _, r in edges], np.int32)
-    records.append(dict(num_nodes=n, senders=senders, receivers=receivers,
-                        node_features=rng.normal(size=(n, F)).astype(np.float32),
-                        edge_features=rng.normal(size=(len(edges), FE)).astype(np.float32)))
+    records.append(
+      dict(
+        num_nodes=n,
+        senders=senders,
+        receivers=receivers,
+        node_features=rng.normal(size=(n, F)).astype(np.float32),
+        edge_features=rng.normal(size=(len(edges), FE)).astype(np.float32),
+      )
+    )
   batch = pad_batch(records, max_nodes=5, max_edges=6, graphs_per_pack=graphs_per_pack)
   h, e, log_deg = nnx.jit(lambda m, b: m.encode(b))(model, batch)
   lin = lambda m, x: x @ _np(m.kernel) + (_np(m.bias) if m.bias is not None else 0.0)

@@ -19,12 +19,12 @@ nnx.use_eager_sharding(False)  # partitioned params outside a mesh
 M = 5  # LPE frequencies: the graphs of 1 and 4 nodes lack some
 
 CONFIGS = {
-    # ZINC-style: atom and bond ids, full graph, sum pooling.
-    "graph_categorical": dict(out_dim=1, node_vocab=NODE_VOCAB, edge_vocab=EDGE_VOCAB, readout="sum", gamma=1e-2),
-    # Node-level with float features on nodes and edges.
-    "node_float": dict(out_dim=2, node_in_dim=F, edge_in_dim=FE, readout="none", gamma=0.3),
-    # PATTERN/CLUSTER-style featureless edges, sparse variant.
-    "node_sparse": dict(out_dim=2, node_in_dim=F, readout="none", full_graph=False),
+  # ZINC-style: atom and bond ids, full graph, sum pooling.
+  "graph_categorical": dict(out_dim=1, node_vocab=NODE_VOCAB, edge_vocab=EDGE_VOCAB, readout="sum", gamma=1e-2),
+  # Node-level with float features on nodes and edges.
+  "node_float": dict(out_dim=2, node_in_dim=F, edge_in_dim=FE, readout="none", gamma=0.3),
+  # PATTERN/CLUSTER-style featureless edges, sparse variant.
+  "node_sparse": dict(out_dim=2, node_in_dim=F, readout="none", full_graph=False),
 }
 FULL_CONFIGS = ["graph_categorical", "node_float"]  # the sparse variant's attention is a subset of the full one's
 
@@ -47,8 +47,17 @@ def _shared_model(config, **overrides):
 
 
 def _model(config, *, seed=0, **overrides):
-  kwargs = dict(hidden_dim=16, num_layers=1, num_heads=4, lpe_frequencies=M, lpe_dim=4, lpe_layers=1, lpe_heads=2,
-                lpe_ffn_dim=16, lpe_dropout=0.0)
+  kwargs = dict(
+    hidden_dim=16,
+    num_layers=1,
+    num_heads=4,
+    lpe_frequencies=M,
+    lpe_dim=4,
+    lpe_layers=1,
+    lpe_heads=2,
+    lpe_ffn_dim=16,
+    lpe_dropout=0.0,
+  )
   return SAN(rngs=nnx.Rngs(params=seed, dropout=seed + 1), **(kwargs | CONFIGS[config] | overrides))
 
 
@@ -57,7 +66,8 @@ def _records(seed, sizes=SIZES, categorical=False):
   records = graphs(seed, sizes, categorical=categorical)
   for r in records:
     r["lap_eigvec"], r["lap_eigval"] = laplacian_pe(
-        r["senders"], r["receivers"], r["num_nodes"], M, normalization="sym", skip_trivial=False)
+      r["senders"], r["receivers"], r["num_nodes"], M, normalization="sym", skip_trivial=False
+    )
   return records
 
 
@@ -77,20 +87,91 @@ def _num_params(**kwargs) -> int:
 # + 2 x 2d (BN) + 4d^2 + 3d (FFN), then MLPReadout. E.g. ZINC optimized: 1,344 + 280 + 24 + 2 x 35,144
 # + 10 x 38,080 + 2,017 = 454,753. The ablation config gives the 508,577 (~509k) quoted for SAN on ZINC.
 @pytest.mark.parametrize(
-    "name,kwargs,official",
-    [
-        ("ZINC optimized", dict(hidden_dim=56, num_layers=10, num_heads=8, out_dim=1, node_vocab=28, edge_vocab=4,
-                                gamma=1e-5, lpe_frequencies=10, lpe_dim=8, lpe_layers=2, readout="sum"), 454_753),
-        ("ZINC ablation", dict(hidden_dim=64, num_layers=6, num_heads=8, out_dim=1, node_vocab=28, edge_vocab=4,
-                               gamma=1e-6, lpe_frequencies=30, lpe_dim=16, lpe_layers=3, readout="mean"), 508_577),
-        # configs/ZINC/ablation/sparse/node: no Q_2, K_2, E_2 and no extra bond type.
-        ("ZINC sparse", dict(hidden_dim=72, num_layers=6, num_heads=8, out_dim=1, node_vocab=28, edge_vocab=4,
-                             full_graph=False, lpe_frequencies=30, lpe_dim=16, lpe_layers=3, readout="mean"), 494_865),
-        ("PATTERN", dict(hidden_dim=80, num_layers=4, num_heads=10, out_dim=2, node_vocab=3, gamma=1e-2,
-                         lpe_dim=16, lpe_layers=3, readout="none"), 520_518),
-        ("CLUSTER", dict(hidden_dim=48, num_layers=16, num_heads=8, out_dim=6, node_vocab=7, gamma=1e-1,
-                         lpe_dim=16, lpe_layers=1, readout="none"), 519_186),
-    ],
+  "name,kwargs,official",
+  [
+    (
+      "ZINC optimized",
+      dict(
+        hidden_dim=56,
+        num_layers=10,
+        num_heads=8,
+        out_dim=1,
+        node_vocab=28,
+        edge_vocab=4,
+        gamma=1e-5,
+        lpe_frequencies=10,
+        lpe_dim=8,
+        lpe_layers=2,
+        readout="sum",
+      ),
+      454_753,
+    ),
+    (
+      "ZINC ablation",
+      dict(
+        hidden_dim=64,
+        num_layers=6,
+        num_heads=8,
+        out_dim=1,
+        node_vocab=28,
+        edge_vocab=4,
+        gamma=1e-6,
+        lpe_frequencies=30,
+        lpe_dim=16,
+        lpe_layers=3,
+        readout="mean",
+      ),
+      508_577,
+    ),
+    # configs/ZINC/ablation/sparse/node: no Q_2, K_2, E_2 and no extra bond type.
+    (
+      "ZINC sparse",
+      dict(
+        hidden_dim=72,
+        num_layers=6,
+        num_heads=8,
+        out_dim=1,
+        node_vocab=28,
+        edge_vocab=4,
+        full_graph=False,
+        lpe_frequencies=30,
+        lpe_dim=16,
+        lpe_layers=3,
+        readout="mean",
+      ),
+      494_865,
+    ),
+    (
+      "PATTERN",
+      dict(
+        hidden_dim=80,
+        num_layers=4,
+        num_heads=10,
+        out_dim=2,
+        node_vocab=3,
+        gamma=1e-2,
+        lpe_dim=16,
+        lpe_layers=3,
+        readout="none",
+      ),
+      520_518,
+    ),
+    (
+      "CLUSTER",
+      dict(
+        hidden_dim=48,
+        num_layers=16,
+        num_heads=8,
+        out_dim=6,
+        node_vocab=7,
+        gamma=1e-1,
+        lpe_dim=16,
+        lpe_layers=1,
+        readout="none",
+      ),
+      519_186,
+    ),
+  ],
 )
 def test_parameter_counts_match_the_official_code(name, kwargs, official):
   assert _num_params(lpe_heads=4, **kwargs) == official, name
@@ -133,8 +214,9 @@ def test_packed_edge_lists_give_the_same_outputs(config):
   model = _shared_model(config)
   model.eval()
   records = _records_for(config, 6)
-  np.testing.assert_allclose(_apply(model, pad_batch(records, graphs_per_pack=2)), _apply(model, pad_batch(records)),
-                             rtol=1e-4, atol=1e-5)
+  np.testing.assert_allclose(
+    _apply(model, pad_batch(records, graphs_per_pack=2)), _apply(model, pad_batch(records)), rtol=1e-4, atol=1e-5
+  )
 
 
 def test_edges_to_pairs_places_each_edge_at_receiver_and_sender():
@@ -190,32 +272,47 @@ def _reference_attention(model, h, records, e_real, e_fake, gamma, full_graph):
 def test_attention_matches_the_official_formula(full_graph, gamma):
   # A 5-node graph with an isolated node and a one-way edge 3 -> 0, a one-node graph, a triangle.
   def record(n, senders, receivers, types):
-    return {"num_nodes": n, "senders": np.array(senders, np.int32), "receivers": np.array(receivers, np.int32),
-            "node_features": np.zeros((n, 1), np.int32), "edge_features": np.array(types, np.int32)[:, None]}
+    return {
+      "num_nodes": n,
+      "senders": np.array(senders, np.int32),
+      "receivers": np.array(receivers, np.int32),
+      "node_features": np.zeros((n, 1), np.int32),
+      "edge_features": np.array(types, np.int32)[:, None],
+    }
 
   records = [
-      record(5, [0, 1, 1, 2, 2, 3, 3], [1, 0, 2, 1, 3, 2, 0], [1, 1, 2, 2, 0, 0, 1]),
-      record(1, [], [], []),
-      record(3, [0, 1, 1, 2, 2, 0], [1, 0, 2, 1, 0, 2], [0, 0, 1, 1, 2, 2]),
+    record(5, [0, 1, 1, 2, 2, 3, 3], [1, 0, 2, 1, 3, 2, 0], [1, 1, 2, 2, 0, 0, 1]),
+    record(1, [], [], []),
+    record(3, [0, 1, 1, 2, 2, 0], [1, 0, 2, 1, 0, 2], [0, 0, 1, 1, 2, 2]),
   ]
-  model = SAN(hidden_dim=16, num_layers=1, num_heads=4, out_dim=1, node_vocab=1, edge_vocab=EDGE_VOCAB, lpe_dim=0,
-              full_graph=full_graph, gamma=gamma, rngs=nnx.Rngs(0))
+  model = SAN(
+    hidden_dim=16,
+    num_layers=1,
+    num_heads=4,
+    out_dim=1,
+    node_vocab=1,
+    edge_vocab=EDGE_VOCAB,
+    lpe_dim=0,
+    full_graph=full_graph,
+    gamma=gamma,
+    rngs=nnx.Rngs(0),
+  )
   graph = pad_batch(records, max_nodes=6, max_edges=10)
   h = 4.0 * jax.random.normal(jax.random.key(1), (3, 6, 16))
   h = jnp.where(graph.node_mask[..., None], h, 0.0)
   e_real, e_fake = model.edge_embedding(graph)
   attend = nnx.jit(lambda layer, *args: layer.attend(*args))
   out = attend(model.layers[0], h, graph, e_real, e_fake, san_pairs(graph, full_graph))
-  reference, clipped = _reference_attention(model, np.asarray(h), records, np.asarray(e_real), np.asarray(e_fake),
-                                            gamma, full_graph)
+  reference, clipped = _reference_attention(
+    model, np.asarray(h), records, np.asarray(e_real), np.asarray(e_fake), gamma, full_graph
+  )
   assert clipped > 0  # the clamp is exercised
   np.testing.assert_allclose(out, reference, rtol=1e-4, atol=1e-5)
   np.testing.assert_array_equal(out[1], 0.0)  # a one-node graph attends to nothing
 
 
 def test_lpe_ignores_missing_frequencies_and_normalises_rows():
-  encoder = LearnedLPE(M, 8, num_layers=1, num_heads=2, ffn_dim=16, dropout=0.0, normalize_rows=True,
-                       rngs=nnx.Rngs(0))
+  encoder = LearnedLPE(M, 8, num_layers=1, num_heads=2, ffn_dim=16, dropout=0.0, normalize_rows=True, rngs=nnx.Rngs(0))
   records = _records(4, sizes=(3, 6))
   apply = nnx.jit(lambda e, g: e(g))
   clean = np.asarray(apply(encoder, pad_batch(records)))
@@ -239,11 +336,19 @@ def test_lpe_ignores_missing_frequencies_and_normalises_rows():
 def test_lpe_reads_the_eigenpair_fields_it_is_told():
   # ZINC's records hold GraphGPS's combinatorial eigenpairs in lap_* and SAN's in lap_sym_*.
   records = _records(5, sizes=(3, 6))
-  moved = [dict(r, lap_sym_eigvec=r["lap_eigvec"], lap_sym_eigval=r["lap_eigval"],
-                lap_eigvec=np.full_like(r["lap_eigvec"], 3.0), lap_eigval=np.full_like(r["lap_eigval"], 5.0))
-           for r in records]
-  build = lambda **kw: LearnedLPE(M, 8, num_layers=1, num_heads=2, ffn_dim=16, dropout=0.0, normalize_rows=True,
-                                  rngs=nnx.Rngs(0), **kw)
+  moved = [
+    dict(
+      r,
+      lap_sym_eigvec=r["lap_eigvec"],
+      lap_sym_eigval=r["lap_eigval"],
+      lap_eigvec=np.full_like(r["lap_eigvec"], 3.0),
+      lap_eigval=np.full_like(r["lap_eigval"], 5.0),
+    )
+    for r in records
+  ]
+  build = lambda **kw: LearnedLPE(
+    M, 8, num_layers=1, num_heads=2, ffn_dim=16, dropout=0.0, normalize_rows=True, rngs=nnx.Rngs(0), **kw
+  )
   apply = nnx.jit(lambda e, g: e(g))
   expected = apply(build(), pad_batch(records))
   np.testing.assert_array_equal(apply(build(eigenpairs="lap_sym"), pad_batch(moved)), expected)

@@ -41,7 +41,7 @@ def _reference(q, k, v, bias=None, clamp=None):
 def test_padding_never_leaks(clamp, use_bias):
   q, k, v, bias, mask = _padded_inputs()
   out = dot_product_attention(
-      q, k, v, bias=bias if use_bias else None, query_mask=mask, key_mask=mask, logit_clamp=clamp
+    q, k, v, bias=bias if use_bias else None, query_mask=mask, key_mask=mask, logit_clamp=clamp
   )
   assert np.all(np.isfinite(out))
   for b, n in enumerate(LENGTHS):

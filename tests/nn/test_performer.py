@@ -9,7 +9,11 @@ import pytest
 from flax import nnx
 
 from research.nn.performer import (
-    EPS, PerformerSelfAttention, RandomFeatures, favor_attention, gaussian_orthogonal_random_matrix,
+  EPS,
+  PerformerSelfAttention,
+  RandomFeatures,
+  favor_attention,
+  gaussian_orthogonal_random_matrix,
 )
 
 nnx.use_eager_sharding(False)  # partitioned params outside a mesh

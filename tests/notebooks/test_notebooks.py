@@ -45,6 +45,7 @@ def _execute(name: str, sweep_dir: str, monkeypatch) -> nbformat.NotebookNode:
   return notebook
 
 
+@pytest.mark.xdist_group("smoke_sweep")  # on the worker that builds the sweep
 def test_ablation_notebook_tables_and_plots_the_sweep(smoke_sweep, monkeypatch):
   notebook = _execute("ablation_analysis", smoke_sweep["dir"], monkeypatch)
   (table,) = _outputs(notebook, "text/markdown")
@@ -56,6 +57,7 @@ def test_ablation_notebook_tables_and_plots_the_sweep(smoke_sweep, monkeypatch):
   assert len(_outputs(notebook, "image/png")) == 2  # learning curves, gradient norms
 
 
+@pytest.mark.xdist_group("smoke_sweep")  # on the worker that builds the sweep
 def test_gradient_notebook_plots_one_run_per_module(smoke_sweep, monkeypatch):
   notebook = _execute("gradient_diagnostics", smoke_sweep["dir"], monkeypatch)
   out = _stream(notebook)

@@ -38,8 +38,8 @@ def golden_sweep() -> spec.Sweep:
 def golden_files() -> dict[str, str]:
   sweep = golden_sweep()
   return {
-      **scripts.slurm_files(sweep, nodes=2, gpus_per_node=4, time="04:00:00", partition="gpu", python="python"),
-      **scripts.tpu_files(sweep, tpu_name="gt-pod", zone="us-central2-b", project="my-project", python="python"),
+    **scripts.slurm_files(sweep, nodes=2, gpus_per_node=4, time="04:00:00", partition="gpu", python="python"),
+    **scripts.tpu_files(sweep, tpu_name="gt-pod", zone="us-central2-b", project="my-project", python="python"),
   }
 
 
@@ -48,8 +48,12 @@ def quoting_sweep(directory: pathlib.Path) -> spec.Sweep:
 
   As `end_runs` leaves them: a's final.json is cut short, b finished, c has not started, d diverged.
   """
-  runs = (spec.Run("a", {"model.pe": "it's \"a b\" $HOME *"}), spec.Run("b", {"seed": 3}),
-          spec.Run("c", {"optimizer.learning_rate": 0.001}), spec.Run("d", {"seed": 4}))
+  runs = (
+    spec.Run("a", {"model.pe": 'it\'s "a b" $HOME *'}),
+    spec.Run("b", {"seed": 3}),
+    spec.Run("c", {"optimizer.learning_rate": 0.001}),
+    spec.Run("d", {"seed": 4}),
+  )
   return spec.Sweep(CONFIG, "smoke", "quoting", str(directory), runs)
 
 
@@ -65,20 +69,26 @@ def end_runs(sweep: spec.Sweep) -> list[spec.Run]:
 def fake_tool(bin_dir: pathlib.Path, name: str, log: pathlib.Path, then: str = "") -> str:
   """An executable `name` in bin_dir that appends {"argv", "cwd", "coordinator"} to `log`, then runs `then`."""
   path = bin_dir / name
-  path.write_text(f"#!{sys.executable}\n"
-                  "import json, os, subprocess, sys\n"
-                  f"with open({str(log)!r}, 'a') as f:\n"
-                  "  f.write(json.dumps({'argv': sys.argv[1:], 'cwd': os.getcwd(),"
-                  " 'coordinator': os.environ.get('COORDINATOR')}) + '\\n')\n"
-                  f"{then}\n")
+  path.write_text(
+    f"#!{sys.executable}\n"
+    "import json, os, subprocess, sys\n"
+    f"with open({str(log)!r}, 'a') as f:\n"
+    "  f.write(json.dumps({'argv': sys.argv[1:], 'cwd': os.getcwd(),"
+    " 'coordinator': os.environ.get('COORDINATOR')}) + '\\n')\n"
+    f"{then}\n"
+  )
   path.chmod(0o755)
   return str(path)
 
 
 def fake_python(bin_dir: pathlib.Path, log: pathlib.Path) -> str:
   """A `python` that records how it was called; `-c CODE` (the scripts' status check) it runs for real."""
-  return fake_tool(bin_dir, "python", log, then=(
-      f"if sys.argv[1] == '-c': sys.exit(subprocess.run([{sys.executable!r}, *sys.argv[1:]]).returncode)"))
+  return fake_tool(
+    bin_dir,
+    "python",
+    log,
+    then=(f"if sys.argv[1] == '-c': sys.exit(subprocess.run([{sys.executable!r}, *sys.argv[1:]]).returncode)"),
+  )
 
 
 def calls(log: pathlib.Path) -> list[dict]:
@@ -126,11 +136,14 @@ def test_partition_and_project_are_optional():
   assert "--project" not in tpu and "PROJECT" not in tpu and "ZONE=europe-west4-a\n" in tpu
 
 
-@pytest.mark.parametrize("kwargs, message", [
+@pytest.mark.parametrize(
+  "kwargs, message",
+  [
     (dict(nodes=0), "nodes >= 1; got 0"),
     (dict(gpus_per_node=-1), "gpus_per_node >= 1; got -1"),
     (dict(time=""), "time limit"),
-])
+  ],
+)
 def test_bad_slurm_settings_fail_naming_them(kwargs, message):
   settings = dict(nodes=1, gpus_per_node=1, time="1:00:00") | kwargs
   with pytest.raises(ValueError, match=message):
@@ -163,8 +176,12 @@ def test_sbatch_script_exports_the_coordinator_and_starts_one_task_script_per_pr
   submit_dir.mkdir()
   fake_tool(bin_dir, "scontrol", log, then="print('gpu-a17\\ngpu-a18')")
   fake_tool(bin_dir, "srun", log)
-  env = clean_env(PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", SLURM_SUBMIT_DIR=str(submit_dir),
-                  SLURM_JOB_NODELIST="gpu-a[17-18]", SLURM_JOB_ID="1234567")
+  env = clean_env(
+    PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+    SLURM_SUBMIT_DIR=str(submit_dir),
+    SLURM_JOB_NODELIST="gpu-a[17-18]",
+    SLURM_JOB_ID="1234567",
+  )
   proc = bash(str(tmp_path / scripts.SBATCH), env, cwd=str(tmp_path))
   assert proc.returncode == 0, proc.stderr
   scontrol, srun = calls(log)
@@ -203,9 +220,15 @@ def test_tpu_script_runs_each_unfinished_run_on_all_workers(tmp_path):
   bin_dir.mkdir()
   python = fake_python(bin_dir, log)
   # One worker's view: gcloud runs the --command it was given with bash, as ssh would.
-  fake_tool(bin_dir, "gcloud", log, then=(
+  fake_tool(
+    bin_dir,
+    "gcloud",
+    log,
+    then=(
       "command = next(a.removeprefix('--command=') for a in sys.argv if a.startswith('--command='))\n"
-      "sys.exit(subprocess.run(['bash', '-c', command]).returncode)"))
+      "sys.exit(subprocess.run(['bash', '-c', command]).returncode)"
+    ),
+  )
   scripts.write_files(sweep.directory, scripts.tpu_files(sweep, tpu_name="pod", zone="z", project="p", python=python))
   to_run = end_runs(sweep)
   checkout = tmp_path / "checkout"
@@ -216,7 +239,8 @@ def test_tpu_script_runs_each_unfinished_run_on_all_workers(tmp_path):
   assert proc.returncode == 0, proc.stderr
   gcloud = [call for call in calls(log) if call["argv"][0] == "compute"]
   assert [call["argv"][:8] for call in gcloud] == [
-      ["compute", "tpus", "tpu-vm", "ssh", "pod", "--zone=z", "--project=p", "--worker=all"]] * 4
+    ["compute", "tpus", "tpu-vm", "ssh", "pod", "--zone=z", "--project=p", "--worker=all"]
+  ] * 4
   assert run_calls(log) == [sweep.run_args(r) + ["--distributed"] for r in to_run]
   assert {call["cwd"] for call in calls(log) if call["argv"][0] == "-m"} == {str(checkout)}
   logs = pathlib.Path(sweep.directory, scripts.LOG_DIR)
@@ -229,11 +253,24 @@ def test_task_script_trains_one_run_as_two_processes_over_loopback(tmp_path, mon
   sweep = spec.expand(CONFIG, "smoke", "", directory=str(tmp_path / "sweep"))
   files = scripts.slurm_files(sweep, nodes=1, gpus_per_node=2, time="0:10:00", python=sys.executable)
   scripts.write_files(sweep.directory, files)
-  env = clean_env(JAX_PLATFORMS="cpu", PYTHONPATH=REPO, SLURM_ARRAY_TASK_ID="1", SLURM_NTASKS="2",
-                  COORDINATOR=f"127.0.0.1:{portpicker.pick_unused_port()}")
-  procs = [subprocess.Popen(["bash", os.path.join(sweep.directory, scripts.TASK)], cwd=REPO, text=True,
-                            env=env | {"SLURM_PROCID": str(i), "SLURM_LOCALID": str(i)},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for i in range(2)]
+  env = clean_env(
+    JAX_PLATFORMS="cpu",
+    PYTHONPATH=REPO,
+    SLURM_ARRAY_TASK_ID="1",
+    SLURM_NTASKS="2",
+    COORDINATOR=f"127.0.0.1:{portpicker.pick_unused_port()}",
+  )
+  procs = [
+    subprocess.Popen(
+      ["bash", os.path.join(sweep.directory, scripts.TASK)],
+      cwd=REPO,
+      text=True,
+      env=env | {"SLURM_PROCID": str(i), "SLURM_LOCALID": str(i)},
+      stdout=subprocess.PIPE,
+      stderr=subprocess.STDOUT,
+    )
+    for i in range(2)
+  ]
   try:
     outputs = [p.communicate(timeout=240)[0] for p in procs]
   finally:

@@ -24,6 +24,7 @@ from research.sweep import spec
 GT = "experiments/gt_pattern/config.py"
 
 
+@pytest.mark.xdist_group("smoke_sweep")  # on the worker that builds the sweep, not one waiting for it
 def test_killed_sweep_reruns_only_its_missing_runs(smoke_sweep):
   second = smoke_sweep["second"]
   assert smoke_sweep["returncode"] == 0, second
@@ -49,9 +50,14 @@ def test_run_names_workdirs_and_commands(tmp_path):
   sweep = spec.expand(GT, "smoke", "ablation_pe", str(tmp_path))
   run = sweep.runs[0]
   assert run == spec.Run("pe=lap_sym,seed=41", {"model.pe": "lap_sym", "seed": 41})
-  assert sweep.run_args(run) == ["-m", "experiments.run", f"--config={GT}:smoke",
-                                 f"--workdir={tmp_path}/runs/pe=lap_sym,seed=41", "--config.model.pe=lap_sym",
-                                 "--config.seed=41"]
+  assert sweep.run_args(run) == [
+    "-m",
+    "experiments.run",
+    f"--config={GT}:smoke",
+    f"--workdir={tmp_path}/runs/pe=lap_sym,seed=41",
+    "--config.model.pe=lap_sym",
+    "--config.seed=41",
+  ]
   assert sweep.configs[run.name].model.pe == "lap_sym" and sweep.configs[sweep.runs[4].name].model.pe == "none"
   assert spec.default_directory(GT, "smoke", "ablation_pe") == "runs/gt_pattern/sweeps/ablation_pe-smoke"
   assert spec.run_name({"model.pe": "none", "data.pe": "x"}) == "model.pe=none,data.pe=x"  # clashing leaves
@@ -71,32 +77,45 @@ def _fails_with(capsys, argv, message):
 
 
 def test_unknown_sweep_name_fails_naming_the_known_ones(tmp_path, capsys):
-  _fails_with(capsys, [f"--config={GT}:smoke", "--sweep=ablation_magic", f"--sweep_dir={tmp_path}/s"],
-              "Unknown sweep 'ablation_magic'; this config defines: seeds, ablation_pe")
+  _fails_with(
+    capsys,
+    [f"--config={GT}:smoke", "--sweep=ablation_magic", f"--sweep_dir={tmp_path}/s"],
+    "Unknown sweep 'ablation_magic'; this config defines: seeds, ablation_pe",
+  )
   assert not os.path.exists(tmp_path / "s")
 
 
 def test_override_of_a_key_the_config_lacks_fails_before_anything_runs(tmp_path, capsys):
   config = tmp_path / "bad_config.py"
-  config.write_text(textwrap.dedent("""
+  config.write_text(
+    textwrap.dedent("""
       from experiments.gt_pattern.config import get_config
 
       def get_sweep(name=""):
         return [{"seed": 1}, {"model.hidden_size": 64, "seed": 2}]
-  """))
-  _fails_with(capsys, [f"--config={config}:smoke", f"--sweep_dir={tmp_path}/s"],
-              "Sweep run 'hidden_size=64,seed=2': the config has no key 'model.hidden_size'. "
-              "Did you mean model.hidden_dim")
+  """)
+  )
+  _fails_with(
+    capsys,
+    [f"--config={config}:smoke", f"--sweep_dir={tmp_path}/s"],
+    "Sweep run 'hidden_size=64,seed=2': the config has no key 'model.hidden_size'. Did you mean model.hidden_dim",
+  )
   assert not os.path.exists(tmp_path / "s")
 
 
 def test_sweep_directory_of_another_config_is_refused(tmp_path, capsys):
   assert sweep_cli.main([f"--config={GT}:smoke", "--launcher=slurm", f"--sweep_dir={tmp_path}/s"]) == 0
   gps = "experiments/gps_pattern/config.py"
-  _fails_with(capsys, [f"--config={gps}:smoke", "--launcher=slurm", f"--sweep_dir={tmp_path}/s"],
-              "holds a sweep of another config: 'experiments/gt_pattern/config.py'")
-  _fails_with(capsys, [f"--config={GT}", "--launcher=slurm", f"--sweep_dir={tmp_path}/s"],
-              "holds a sweep of another config argument: 'smoke'")
+  _fails_with(
+    capsys,
+    [f"--config={gps}:smoke", "--launcher=slurm", f"--sweep_dir={tmp_path}/s"],
+    "holds a sweep of another config: 'experiments/gt_pattern/config.py'",
+  )
+  _fails_with(
+    capsys,
+    [f"--config={GT}", "--launcher=slurm", f"--sweep_dir={tmp_path}/s"],
+    "holds a sweep of another config argument: 'smoke'",
+  )
 
 
 def test_config_without_sweeps_and_missing_config_file(tmp_path, capsys):
@@ -107,15 +126,24 @@ def test_config_without_sweeps_and_missing_config_file(tmp_path, capsys):
 
 
 def test_parallel_below_one_and_a_bad_config_argument_fail(tmp_path, capsys):
-  _fails_with(capsys, [f"--config={GT}:smoke", "--parallel=0", f"--sweep_dir={tmp_path}/s"],
-              "--parallel=0; run at least 1 at a time.")
+  _fails_with(
+    capsys,
+    [f"--config={GT}:smoke", "--parallel=0", f"--sweep_dir={tmp_path}/s"],
+    "--parallel=0; run at least 1 at a time.",
+  )
   _fails_with(capsys, [f"--config={GT}:smoek", f"--sweep_dir={tmp_path}/s"], "Unknown config argument 'smoek'")
   assert not os.path.exists(tmp_path / "s")
 
 
 def _sweep_command(sweep_dir, *flags: str) -> list[str]:
-  return [sys.executable, "-m", "experiments.sweep", f"--config={tiny_csl_config.PATH}", f"--sweep_dir={sweep_dir}",
-          *flags]
+  return [
+    sys.executable,
+    "-m",
+    "experiments.sweep",
+    f"--config={tiny_csl_config.PATH}",
+    f"--sweep_dir={sweep_dir}",
+    *flags,
+  ]
 
 
 def test_a_user_mistake_is_one_line_without_traceback_and_an_unexpected_error_keeps_it(tmp_path):
@@ -124,8 +152,12 @@ def test_a_user_mistake_is_one_line_without_traceback_and_an_unexpected_error_ke
   assert proc.stderr.startswith("error: ") and "Unknown sweep 'typo'; this config defines: seeds, rows" in proc.stderr
   broken = tmp_path / "broken_config.py"
   broken.write_text("def get_config(arg=''):\n  return 1 / 0\n\ndef get_sweep(name=''):\n  return [{'seed': 1}]\n")
-  proc = subprocess.run([sys.executable, "-m", "experiments.sweep", f"--config={broken}", f"--sweep_dir={tmp_path}/b"],
-                        cwd=REPO, capture_output=True, text=True)
+  proc = subprocess.run(
+    [sys.executable, "-m", "experiments.sweep", f"--config={broken}", f"--sweep_dir={tmp_path}/b"],
+    cwd=REPO,
+    capture_output=True,
+    text=True,
+  )
   assert proc.returncode == 1 and "Traceback" in proc.stderr and "ZeroDivisionError" in proc.stderr
 
 
@@ -139,18 +171,33 @@ def two_launchers(tmp_path_factory, csl_data_dir):
   spec.claim_directory(spec.expand(tiny_csl_config.PATH, "", "seeds", str(sweep_dir)))  # as the launcher will
   statuses_before = runs_lib.load_sweep(sweep_dir)["status"].tolist()
   env = {**os.environ, "TFDS_DATA_DIR": csl_data_dir}
-  first = subprocess.Popen(_sweep_command(sweep_dir, "--sweep=seeds"), cwd=REPO, env=env, text=True,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+  first = subprocess.Popen(
+    _sweep_command(sweep_dir, "--sweep=seeds"),
+    cwd=REPO,
+    env=env,
+    text=True,
+    stdout=subprocess.PIPE,
+    stderr=subprocess.STDOUT,
+  )
   log = sweep_dir / "logs" / "seed=1.log"
   deadline = time.time() + 120
   while not log.exists() and first.poll() is None and time.time() < deadline:  # the run has started
     time.sleep(0.1)
-  second = subprocess.run(_sweep_command(sweep_dir, "--sweep=seeds"), cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=120)
+  second = subprocess.run(
+    _sweep_command(sweep_dir, "--sweep=seeds"), cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+  )
   first_running = first.poll() is None
   out = first.communicate(timeout=600)[0]
-  return {"dir": sweep_dir, "first": first, "out": out, "second": second, "first_running": first_running,
-          "cut": str(cut), "diverged": diverged, "statuses_before": statuses_before}
+  return {
+    "dir": sweep_dir,
+    "first": first,
+    "out": out,
+    "second": second,
+    "first_running": first_running,
+    "cut": str(cut),
+    "diverged": diverged,
+    "statuses_before": statuses_before,
+  }
 
 
 def test_a_second_launcher_on_the_sweep_directory_stops_at_once_naming_the_first(two_launchers):
@@ -179,8 +226,9 @@ def test_dry_run_says_which_runs_are_finished_diverged_or_to_run(tmp_path, capsy
   sweep = spec.expand(tiny_csl_config.PATH, "", "rows", str(tmp_path / "s"))
   write_diverged(sweep.workdir(sweep.runs[0]))
   write_cut_final(sweep.workdir(sweep.runs[1]))
-  assert sweep_cli.main([f"--config={tiny_csl_config.PATH}", "--sweep=rows", "--dry-run",
-                         f"--sweep_dir={tmp_path}/s"]) == 0
+  assert (
+    sweep_cli.main([f"--config={tiny_csl_config.PATH}", "--sweep=rows", "--dry-run", f"--sweep_dir={tmp_path}/s"]) == 0
+  )
   lines = capsys.readouterr().out.splitlines()[1:]
   assert lines[0].split()[:2] == ["pe=none,seed=1", "diverged"]
   assert lines[1].split()[:3] == ["pe=none,seed=2", "to", "run"]
@@ -194,8 +242,13 @@ def test_sigterm_stops_the_running_runs_with_a_checkpoint(tmp_path):
 
   sweep_dir = tmp_path / "s"
   env = {**os.environ, "TFDS_DATA_DIR": str(tmp_path / "tfds")}
-  launcher = subprocess.Popen([sys.executable, "-m", "experiments.sweep", f"--config={GT}:smoke", "--parallel=1",
-                               f"--sweep_dir={sweep_dir}"], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
+  launcher = subprocess.Popen(
+    [sys.executable, "-m", "experiments.sweep", f"--config={GT}:smoke", "--parallel=1", f"--sweep_dir={sweep_dir}"],
+    cwd=REPO,
+    env=env,
+    stdout=subprocess.PIPE,
+    text=True,
+  )
   log = sweep_dir / "logs" / "seed=41.log"
   deadline = time.time() + 300
   while not (log.exists() and "step 2/6" in log.read_text()) and time.time() < deadline:  # the run is training

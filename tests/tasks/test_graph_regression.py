@@ -16,13 +16,13 @@ class _FixedPredictions:
 def _batch(labels, example_mask):
   b = len(labels)
   return {
-      "label": jnp.asarray(labels, jnp.float32),
-      "example_mask": jnp.asarray(example_mask),
-      "node_features": jnp.zeros((b, 2, 1)),
-      "node_mask": jnp.ones((b, 2), bool),
-      "senders": jnp.zeros((b, 1), jnp.int32),
-      "receivers": jnp.zeros((b, 1), jnp.int32),
-      "edge_mask": jnp.zeros((b, 1), bool),
+    "label": jnp.asarray(labels, jnp.float32),
+    "example_mask": jnp.asarray(example_mask),
+    "node_features": jnp.zeros((b, 2, 1)),
+    "node_mask": jnp.ones((b, 2), bool),
+    "senders": jnp.zeros((b, 1), jnp.int32),
+    "receivers": jnp.zeros((b, 1), jnp.int32),
+    "edge_mask": jnp.zeros((b, 1), bool),
   }
 
 

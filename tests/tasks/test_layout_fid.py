@@ -16,9 +16,13 @@ nnx.use_eager_sharding(False)
 def _batch():
   rng = np.random.default_rng(0)
   mask = np.arange(6)[None] < np.array([[2], [6], [4]])
-  return {"boxes": rng.uniform(0.1, 0.9, (3, 6, 4)).astype(np.float32), "labels": rng.integers(0, 5, (3, 6)),
-          "mask": mask, "perturbed": np.array([1.0, 0.0, 1.0], np.float32),
-          "example_mask": np.array([True, True, False])}
+  return {
+    "boxes": rng.uniform(0.1, 0.9, (3, 6, 4)).astype(np.float32),
+    "labels": rng.integers(0, 5, (3, 6)),
+    "mask": mask,
+    "perturbed": np.array([1.0, 0.0, 1.0], np.float32),
+    "example_mask": np.array([True, True, False]),
+  }
 
 
 def test_loss_is_bce_plus_label_ce_plus_ten_box_mse_over_real_layouts_and_elements():
@@ -28,8 +32,10 @@ def test_loss_is_bce_plus_label_ce_plus_ten_box_mse_over_real_layouts_and_elemen
   loss, metrics = get_task("layout_fid").loss(model, {k: jnp.asarray(v) for k, v in batch.items()})
   real = batch["example_mask"]
   elements = batch["mask"] & real[:, None]
-  logit, label_logits, boxes = (np.asarray(x, np.float64) for x in model(
-      jnp.asarray(batch["boxes"]), jnp.asarray(batch["labels"]), jnp.asarray(elements)))
+  logit, label_logits, boxes = (
+    np.asarray(x, np.float64)
+    for x in model(jnp.asarray(batch["boxes"]), jnp.asarray(batch["labels"]), jnp.asarray(elements))
+  )
   y = batch["perturbed"]
   bce = np.mean((np.maximum(logit, 0) - logit * y + np.log1p(np.exp(-np.abs(logit))))[real])
   log_probs = label_logits - np.log(np.exp(label_logits).sum(-1, keepdims=True))
@@ -62,8 +68,9 @@ def test_sample_outputs_are_the_network_s_call_and_reconstruction():
   batch = _batch()
   _, out = _sample_outputs(model, batch)
   elements = batch["mask"] & batch["example_mask"][:, None]
-  logit, label_logits, boxes = (np.asarray(x) for x in model(
-      jnp.asarray(batch["boxes"]), jnp.asarray(batch["labels"]), jnp.asarray(elements)))
+  logit, label_logits, boxes = (
+    np.asarray(x) for x in model(jnp.asarray(batch["boxes"]), jnp.asarray(batch["labels"]), jnp.asarray(elements))
+  )
   np.testing.assert_array_equal(out["mask"], elements)
   np.testing.assert_allclose(out["p_perturbed"], 1 / (1 + np.exp(-logit)), rtol=1e-5)
   np.testing.assert_allclose(out["box_pred"], boxes, rtol=1e-5)
@@ -88,8 +95,13 @@ def test_sample_figure_of_many_layouts_has_one_row_per_two_layouts(tmp_path):
   from PIL import Image
 
   rng = np.random.default_rng(3)
-  batch = {"boxes": rng.uniform(0.1, 0.9, (5, 6, 4)).astype(np.float32), "labels": rng.integers(0, 5, (5, 6)),
-           "mask": np.ones((5, 6), bool), "perturbed": np.zeros(5, np.float32), "example_mask": np.ones(5, bool)}
+  batch = {
+    "boxes": rng.uniform(0.1, 0.9, (5, 6, 4)).astype(np.float32),
+    "labels": rng.integers(0, 5, (5, 6)),
+    "mask": np.ones((5, 6), bool),
+    "perturbed": np.zeros(5, np.float32),
+    "example_mask": np.ones(5, bool),
+  }
   model = build_model("fidnet_v3", rngs=nnx.Rngs(2), num_labels=5, max_elements=6, dim=16, num_heads=2, num_layers=1)
   model.eval()
   task, out = _sample_outputs(model, batch)

@@ -18,13 +18,13 @@ class _FixedLogits:
 def _batch(labels, node_mask, example_mask=None):
   b, n = labels.shape
   return {
-      "node_labels": jnp.asarray(labels),
-      "node_mask": jnp.asarray(node_mask),
-      "node_features": jnp.zeros((b, n, 1)),
-      "senders": jnp.zeros((b, 1), jnp.int32),
-      "receivers": jnp.zeros((b, 1), jnp.int32),
-      "edge_mask": jnp.zeros((b, 1), bool),
-      "example_mask": jnp.asarray(np.ones(b, bool) if example_mask is None else example_mask),
+    "node_labels": jnp.asarray(labels),
+    "node_mask": jnp.asarray(node_mask),
+    "node_features": jnp.zeros((b, n, 1)),
+    "senders": jnp.zeros((b, 1), jnp.int32),
+    "receivers": jnp.zeros((b, 1), jnp.int32),
+    "edge_mask": jnp.zeros((b, 1), bool),
+    "example_mask": jnp.asarray(np.ones(b, bool) if example_mask is None else example_mask),
   }
 
 

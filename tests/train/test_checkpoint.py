@@ -46,8 +46,9 @@ def test_unrestorable_newest_checkpoint_is_moved_aside_and_saved_again(three_che
   workdir = _copy(three_checkpoints, tmp_path)
   checkpoints = tmp_path / "run" / "checkpoints"
   _truncate(checkpoints / "27")
-  proc = run_experiment(ARG, workdir, csl_data_dir, ["--config.checkpoint.keep=3", "--config.total_steps=27",
-                                                     "--config.log_every_steps=1"])
+  proc = run_experiment(
+    ARG, workdir, csl_data_dir, ["--config.checkpoint.keep=3", "--config.total_steps=27", "--config.log_every_steps=1"]
+  )
   aside = glob.glob(str(tmp_path / "run" / "checkpoints.unrestorable" / "27-*"))
   assert len(aside) == 1 and os.path.isdir(aside[0]), "moved aside, never deleted"
   assert "could not be restored" in proc.stdout and aside[0] in proc.stdout
@@ -89,10 +90,16 @@ def test_restore_onto_a_different_mesh(csl_data_dir, tmp_path):
   reference = str(tmp_path / "reference")
   run_experiment("smoke,model=gt", reference, csl_data_dir, base, num_devices=1)
   moved = str(tmp_path / "moved")
-  run_experiment("smoke,model=gt", moved, csl_data_dir, base + ["--config.total_steps=9", "--config.mesh.data=8"],
-                 num_devices=8)
-  run_experiment("smoke,model=gt", moved, csl_data_dir,
-                 base + ["--config.mesh.data=2", "--config.mesh.fsdp=2", "--config.mesh.tensor=2"], num_devices=8)
+  run_experiment(
+    "smoke,model=gt", moved, csl_data_dir, base + ["--config.total_steps=9", "--config.mesh.data=8"], num_devices=8
+  )
+  run_experiment(
+    "smoke,model=gt",
+    moved,
+    csl_data_dir,
+    base + ["--config.mesh.data=2", "--config.mesh.fsdp=2", "--config.mesh.tensor=2"],
+    num_devices=8,
+  )
   a, b = train_losses(reference), train_losses(moved)
   assert sorted(b) == list(range(1, 19))
   np.testing.assert_allclose([a[s] for s in range(1, 19)], [b[s] for s in range(1, 19)], rtol=1e-4, atol=1e-5)

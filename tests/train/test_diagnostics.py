@@ -58,7 +58,7 @@ def test_nonfinite_gradient_stops_naming_module_and_step(csl_data_dir, tmp_path)
 def test_nonfinite_gradient_skip_step_keeps_parameters(csl_data_dir, tmp_path):
   final = train_and_evaluate(_config(str(tmp_path), csl_data_dir, "skip_step"), str(tmp_path))
   assert final["step"] == 6
-  rows = [json.loads(l) for l in open(tmp_path / "metrics.jsonl")]
+  rows = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")]
   assert all(np.isfinite(r["train/loss"]) for r in rows if "train/loss" in r)
 
 
@@ -84,8 +84,10 @@ def test_diagnostics_are_logged_and_reported(csl_data_dir, tmp_path, capsys):
 
 
 def test_verdicts_flag_exploding_and_vanishing_groups():
-  rows = [{"step": s, "grad_norm/layers/0/A": 1.0 * 10 ** (s / 2), "grad_norm/layers/1/A": 1e-9,
-           "grad_norm/readout/fc": 1.0} for s in range(1, 13)]
+  rows = [
+    {"step": s, "grad_norm/layers/0/A": 1.0 * 10 ** (s / 2), "grad_norm/layers/1/A": 1e-9, "grad_norm/readout/fc": 1.0}
+    for s in range(1, 13)
+  ]
   verdict = diagnostics.verdicts(rows)
   assert verdict["layers/0"].startswith("exploding")
   assert verdict["layers/1"].startswith("vanishing")

@@ -11,8 +11,14 @@ import pytest
 from helpers import CSL_CONFIG, REPO, run_command, run_experiment, train_losses
 
 # Batches divisible by 8 devices; a few steps of the smoke model with LapPE (sign flips use the RNG).
-OVERRIDES = ["--config.data.batch_size=8", "--config.data.eval_batch_size=8", "--config.total_steps=6",
-             "--config.log_every_steps=1", "--config.eval_every_steps=6", "--config.checkpoint.every_steps=6"]
+OVERRIDES = [
+  "--config.data.batch_size=8",
+  "--config.data.eval_batch_size=8",
+  "--config.total_steps=6",
+  "--config.log_every_steps=1",
+  "--config.eval_every_steps=6",
+  "--config.checkpoint.every_steps=6",
+]
 
 
 def _mesh(data: int, fsdp: int, tensor: int) -> list[str]:
@@ -31,8 +37,9 @@ def test_sharded_losses_match_single_device(mesh, single_device_losses, csl_data
   run_experiment("smoke,model=gt", str(tmp_path), csl_data_dir, OVERRIDES + _mesh(*mesh), num_devices=8)
   losses = train_losses(str(tmp_path))
   assert sorted(losses) == sorted(single_device_losses) == list(range(1, 7))
-  np.testing.assert_allclose([losses[s] for s in sorted(losses)],
-                             [single_device_losses[s] for s in sorted(losses)], rtol=2e-5, atol=2e-6)
+  np.testing.assert_allclose(
+    [losses[s] for s in sorted(losses)], [single_device_losses[s] for s in sorted(losses)], rtol=2e-5, atol=2e-6
+  )
 
 
 def test_two_processes_match_one_process(csl_data_dir, tmp_path):
@@ -44,8 +51,15 @@ def test_two_processes_match_one_process(csl_data_dir, tmp_path):
   procs = []
   for process_id in range(2):
     cmd, env = run_command(4, csl_data_dir)
-    cmd += [f"--config={CSL_CONFIG}:smoke,model=gated_gcn", f"--workdir={two}", *OVERRIDES, *_mesh(8, 1, 1),
-            f"--coordinator_address=127.0.0.1:{port}", "--num_processes=2", f"--process_id={process_id}"]
+    cmd += [
+      f"--config={CSL_CONFIG}:smoke,model=gated_gcn",
+      f"--workdir={two}",
+      *OVERRIDES,
+      *_mesh(8, 1, 1),
+      f"--coordinator_address=127.0.0.1:{port}",
+      "--num_processes=2",
+      f"--process_id={process_id}",
+    ]
     procs.append(subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
   outputs = [p.communicate(timeout=300)[0] for p in procs]
   for p, out in zip(procs, outputs):

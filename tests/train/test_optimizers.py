@@ -25,7 +25,9 @@ def test_epoch_cosine_with_warmup_matches_graphgps_per_epoch_scheduler():
   """HF get_cosine_schedule_with_warmup stepped once per epoch (GraphGPS `cosine_with_warmup`)."""
   config = presets.adamw_cosine(learning_rate=5e-4, weight_decay=1e-5, warmup_epochs=5, schedule_unit="epoch")
   steps_per_epoch, epochs = 7, 100
-  schedule = optimizers.learning_rate_schedule(config, total_steps=epochs * steps_per_epoch, steps_per_epoch=steps_per_epoch)
+  schedule = optimizers.learning_rate_schedule(
+    config, total_steps=epochs * steps_per_epoch, steps_per_epoch=steps_per_epoch
+  )
 
   def reference(epoch: int) -> float:
     if epoch < 5:
@@ -70,7 +72,9 @@ def test_gradient_clipping_reports_norms():
   assert np.isclose(float(after), 5.0) and unclipped is grads
 
 
-@pytest.mark.parametrize("field, value, message", [("name", "lamb", "optimizer.name"), ("schedule", "step", "optimizer.schedule")])
+@pytest.mark.parametrize(
+  "field, value, message", [("name", "lamb", "optimizer.name"), ("schedule", "step", "optimizer.schedule")]
+)
 def test_unknown_optimizer_or_schedule(field, value, message):
   config = presets.adam()
   config[field] = value

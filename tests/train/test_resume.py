@@ -13,8 +13,13 @@ import pytest
 from helpers import CSL_CONFIG, REPO, final_params, read_jsonl, run_command, run_experiment
 
 TOTAL = 600  # long enough that the signal arrives well before the end
-OVERRIDES = [f"--config.total_steps={TOTAL}", "--config.log_every_steps=1", "--config.eval_every_steps=50",
-             "--config.checkpoint.every_steps=100", "--config.diagnostics.every_steps=10"]
+OVERRIDES = [
+  f"--config.total_steps={TOTAL}",
+  "--config.log_every_steps=1",
+  "--config.eval_every_steps=50",
+  "--config.checkpoint.every_steps=100",
+  "--config.diagnostics.every_steps=10",
+]
 ARG = "smoke,model=gated_gcn,pe=lap"
 
 

@@ -12,33 +12,42 @@ from research import rundir
 
 def _run(args: list[str], data_dir: str, num_devices: int = 1, env_extra: dict | None = None):
   cmd, env = run_command(num_devices, data_dir)
-  return subprocess.run(cmd + args, env={**env, **(env_extra or {})}, cwd=REPO, capture_output=True, text=True,
-                        timeout=300)
+  return subprocess.run(
+    cmd + args, env={**env, **(env_extra or {})}, cwd=REPO, capture_output=True, text=True, timeout=300
+  )
 
 
-@pytest.mark.parametrize("args, fragments", [
+@pytest.mark.parametrize(
+  "args, fragments",
+  [
     ([f"--config={CSL_CONFIG}:smoke", "--config.nonexistent_key=3"], ["no key 'nonexistent_key'"]),
-    ([f"--config={CSL_CONFIG}:smoke", "--config.optimizer.learnig_rate=1"],
-     ["no key 'optimizer.learnig_rate'", "Did you mean optimizer.learning_rate"]),
+    (
+      [f"--config={CSL_CONFIG}:smoke", "--config.optimizer.learnig_rate=1"],
+      ["no key 'optimizer.learnig_rate'", "Did you mean optimizer.learning_rate"],
+    ),
     ([f"--config={CSL_CONFIG}:smoke,modle=gt"], ["Unknown config argument 'modle'", "Did you mean 'model'"]),
     ([f"--config={CSL_CONFIG.replace('config.py', 'confg.py')}:smoke"], ["No config file", "Did you mean"]),
     ([f"--config={CSL_CONFIG}:smoke", "--config.seed=abc"], ["config.seed='abc' must be of type int"]),
     ([f"--config={CSL_CONFIG}:smoke", "--workdirr=x"], ["workdirr"]),
-])
+  ],
+)
 def test_command_line_mistakes_fail_before_any_compute(args, fragments, tmp_path):
   proc = _run(args + [f"--workdir={tmp_path / 'run'}"], str(tmp_path / "tfds"))
   assert_user_error(proc, *fragments)
   assert not (tmp_path / "run").exists() and not (tmp_path / "tfds").exists()
 
 
-@pytest.mark.parametrize("override, fragment", [
+@pytest.mark.parametrize(
+  "override, fragment",
+  [
     ("--config.optimizer.learning_rate=-1", "config.optimizer.learning_rate=-1.0 must be > 0"),
     ("--config.data.batch_size=0", "config.data.batch_size=0"),
     ("--config.checkpoint.every_steps=0", "config.checkpoint.every_steps=0 must be > 0"),
     ("--config.log_every_steps=0", "config.log_every_steps=0 must be > 0"),
     ("--config.optimizer.warmup_steps=100", "warmup_steps=100 is not shorter than training (18 steps)"),
     ("--config.optimizer.weight_decay=0.1", "'adam' does not apply weight_decay=0.1"),
-])
+  ],
+)
 def test_values_out_of_range_fail_before_training(override, fragment, csl_data_dir, tmp_path):
   proc = run_experiment("smoke", str(tmp_path / "run"), csl_data_dir, [override], check=False)
   assert_user_error(proc, fragment)
@@ -51,9 +60,14 @@ def test_mesh_that_does_not_fit_the_devices(tmp_path, csl_data_dir):
 
 
 def test_batch_not_divisible_by_the_data_parallel_size(tmp_path, csl_data_dir):
-  proc = run_experiment("smoke", str(tmp_path), csl_data_dir,
-                        ["--config.mesh.data=4", "--config.mesh.fsdp=2", "--config.data.batch_size=12"],
-                        num_devices=8, check=False)
+  proc = run_experiment(
+    "smoke",
+    str(tmp_path),
+    csl_data_dir,
+    ["--config.mesh.data=4", "--config.mesh.fsdp=2", "--config.data.batch_size=12"],
+    num_devices=8,
+    check=False,
+  )
   assert_user_error(proc, "config.data.batch_size=12 is not divisible by the data-parallel size 8")
 
 
@@ -64,8 +78,9 @@ def test_traceback_on_request(tmp_path):
 
 def test_nonfinite_stop_names_step_and_module_and_records_divergence(csl_data_dir, tmp_path):
   workdir = str(tmp_path / "run")
-  proc = run_experiment("smoke,model=gated_gcn", workdir, csl_data_dir, ["--config.optimizer.learning_rate=1e30"],
-                        check=False)
+  proc = run_experiment(
+    "smoke,model=gated_gcn", workdir, csl_data_dir, ["--config.optimizer.learning_rate=1e30"], check=False
+  )
   line = assert_user_error(proc, "Non-finite", "at step 2", "module '", "Recorded as diverged")
   final = rundir.read_final(workdir)
   assert final["status"] == "diverged" and final["reason"] in line and final["nonfinite_step"] == 2
@@ -74,9 +89,18 @@ def test_nonfinite_stop_names_step_and_module_and_records_divergence(csl_data_di
 def test_skip_step_stops_after_too_many_skipped_steps_as_diverged(csl_data_dir, tmp_path):
   """The issue's probe: skip_step with lr=1e30 skipped 59 of 60 steps and exited 0 with NaN metrics."""
   workdir = str(tmp_path / "run")
-  proc = run_experiment("smoke,model=gated_gcn", workdir, csl_data_dir,
-                        ["--config.optimizer.learning_rate=1e30", "--config.diagnostics.on_nonfinite=skip_step",
-                         "--config.total_steps=60", "--config.diagnostics.max_skipped_steps=5"], check=False)
+  proc = run_experiment(
+    "smoke,model=gated_gcn",
+    workdir,
+    csl_data_dir,
+    [
+      "--config.optimizer.learning_rate=1e30",
+      "--config.diagnostics.on_nonfinite=skip_step",
+      "--config.total_steps=60",
+      "--config.diagnostics.max_skipped_steps=5",
+    ],
+    check=False,
+  )
   assert_user_error(proc, "5 steps in a row were non-finite and skipped (the last: step 6")
   final = rundir.read_final(workdir)
   assert final["status"] == "diverged" and final["nonfinite_step"] == 6

@@ -19,9 +19,20 @@ ARG = "smoke,model=gated_gcn"
 def test_second_run_on_a_workdir_refuses_and_the_first_finishes_untouched(csl_data_dir, tmp_path):
   workdir = str(tmp_path / "run")
   cmd, env = run_command(1, csl_data_dir)
-  first = subprocess.Popen(cmd + [f"--config={CSL_CONFIG}:{ARG}", f"--workdir={workdir}", "--config.total_steps=400",
-                                  "--config.log_every_steps=1"],
-                           env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+  first = subprocess.Popen(
+    cmd
+    + [
+      f"--config={CSL_CONFIG}:{ARG}",
+      f"--workdir={workdir}",
+      "--config.total_steps=400",
+      "--config.log_every_steps=1",
+    ],
+    env=env,
+    cwd=REPO,
+    stdout=subprocess.PIPE,
+    stderr=subprocess.STDOUT,
+    text=True,
+  )
   deadline = time.time() + 120
   while not os.path.exists(os.path.join(workdir, "metrics.jsonl")) and time.time() < deadline:
     assert first.poll() is None, first.communicate()[0][-3000:]
@@ -50,12 +61,14 @@ def _copy(workdir: str, tmp_path) -> str:
   return target
 
 
-@pytest.mark.parametrize("change, keys", [
+@pytest.mark.parametrize(
+  "change, keys",
+  [
     (["--config.data.fold=1"], ["data.fold 0 -> 1"]),
     (["--config.model.name=gt", "--config.model.hidden_dim=16"], ["model.name 'gated_gcn' -> 'gt'"]),
-])
-def test_restart_under_another_config_is_refused_naming_the_keys(finished_fold0, csl_data_dir, tmp_path, change,
-                                                                 keys):
+  ],
+)
+def test_restart_under_another_config_is_refused_naming_the_keys(finished_fold0, csl_data_dir, tmp_path, change, keys):
   workdir = _copy(finished_fold0, tmp_path)
   before = {name: os.path.getmtime(os.path.join(workdir, name)) for name in ("config.json", "final.json")}
   proc = run_experiment(ARG, workdir, csl_data_dir, change, check=False)
@@ -74,8 +87,9 @@ def test_restart_with_more_steps_resumes(finished_fold0, csl_data_dir, tmp_path)
 
 def test_adopt_config_continues_and_keeps_the_old_config(finished_fold0, csl_data_dir, tmp_path):
   workdir = _copy(finished_fold0, tmp_path)
-  run_experiment(ARG, workdir, csl_data_dir, ["--config.optimizer.learning_rate=1e-3", "--config.total_steps=27",
-                                              "--adopt_config"])
+  run_experiment(
+    ARG, workdir, csl_data_dir, ["--config.optimizer.learning_rate=1e-3", "--config.total_steps=27", "--adopt_config"]
+  )
   kept = [n for n in os.listdir(workdir) if n.startswith("config.before_")]
   assert len(kept) == 1
   with open(os.path.join(workdir, kept[0])) as f:
@@ -98,6 +112,7 @@ def test_resumable_keys_are_the_documented_list():
   assert workdir_lib.is_resumable("sharding.rules.embed")
   assert not workdir_lib.is_resumable("seed") and not workdir_lib.is_resumable("data.fold")
   assert not workdir_lib.is_resumable("data.batch_size")
-  changes = workdir_lib.changed_keys({"seed": 1, "total_steps": 5, "data": {"fold": 0}},
-                                     {"seed": 2, "total_steps": 9, "data": {"fold": 0, "extra": 1}})
+  changes = workdir_lib.changed_keys(
+    {"seed": 1, "total_steps": 5, "data": {"fold": 0}}, {"seed": 2, "total_steps": 9, "data": {"fold": 0, "extra": 1}}
+  )
   assert changes == {"data.extra": (None, 1), "seed": (1, 2)}

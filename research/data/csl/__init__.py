@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from research.data.csl.csl import Csl, NUM_CLASSES, NUM_FOLDS, split_names
+from research.data.csl.csl import NUM_CLASSES, NUM_FOLDS, Csl, split_names
 from research.data.prepare import prepare_builder
 
 __all__ = ["Csl", "NUM_CLASSES", "NUM_FOLDS", "prepare", "split_names"]

@@ -100,7 +100,8 @@ def make_graphs() -> list[dict[str, np.ndarray]]:
       order = np.lexsort((receivers, senders))
       senders, receivers = senders[order].astype(np.int32), receivers[order].astype(np.int32)
       eigvec, eigval = encodings.laplacian_pe(senders, receivers, NUM_NODES, PE_DIM)
-      graphs.append({
+      graphs.append(
+        {
           "graph_id": np.int32(label * GRAPHS_PER_CLASS + copy),
           "num_nodes": np.int32(NUM_NODES),
           "senders": senders,
@@ -111,7 +112,8 @@ def make_graphs() -> list[dict[str, np.ndarray]]:
           "lap_eigval": eigval,
           "rwse": encodings.rwse(senders, receivers, NUM_NODES, RWSE_DIM),
           "label": np.int64(label),
-      })
+        }
+      )
   return graphs
 
 
@@ -148,23 +150,25 @@ class Csl(tfds.core.GeneratorBasedBuilder):
   def _info(self) -> tfds.core.DatasetInfo:
     tensor = tfds.features.Tensor
     return tfds.core.DatasetInfo(
-        builder=self,
-        description=__doc__,
-        features=tfds.features.FeaturesDict({
-            "graph_id": tfds.features.Scalar(np.int32),
-            "num_nodes": tfds.features.Scalar(np.int32),
-            "senders": tensor(shape=(None,), dtype=np.int32),
-            "receivers": tensor(shape=(None,), dtype=np.int32),
-            "node_features": tensor(shape=(None, 1), dtype=np.float32),
-            "edge_features": tensor(shape=(None, 1), dtype=np.float32),
-            "lap_eigvec": tensor(shape=(None, PE_DIM), dtype=np.float32),
-            "lap_eigval": tensor(shape=(PE_DIM,), dtype=np.float32),
-            "rwse": tensor(shape=(None, RWSE_DIM), dtype=np.float32),
-            "label": tfds.features.ClassLabel(names=[f"skip_{skip}" for skip in SKIP_LENGTHS]),
-        }),
-        disable_shuffling=True,  # records keep graph_id order within a split
-        homepage="https://github.com/graphdeeplearning/benchmarking-gnns",
-        citation=_CITATION,
+      builder=self,
+      description=__doc__,
+      features=tfds.features.FeaturesDict(
+        {
+          "graph_id": tfds.features.Scalar(np.int32),
+          "num_nodes": tfds.features.Scalar(np.int32),
+          "senders": tensor(shape=(None,), dtype=np.int32),
+          "receivers": tensor(shape=(None,), dtype=np.int32),
+          "node_features": tensor(shape=(None, 1), dtype=np.float32),
+          "edge_features": tensor(shape=(None, 1), dtype=np.float32),
+          "lap_eigvec": tensor(shape=(None, PE_DIM), dtype=np.float32),
+          "lap_eigval": tensor(shape=(PE_DIM,), dtype=np.float32),
+          "rwse": tensor(shape=(None, RWSE_DIM), dtype=np.float32),
+          "label": tfds.features.ClassLabel(names=[f"skip_{skip}" for skip in SKIP_LENGTHS]),
+        }
+      ),
+      disable_shuffling=True,  # records keep graph_id order within a split
+      homepage="https://github.com/graphdeeplearning/benchmarking-gnns",
+      citation=_CITATION,
     )
 
   def _split_generators(self, dl_manager: tfds.download.DownloadManager) -> Mapping[str, Iterator]:

@@ -13,12 +13,12 @@ from etils import epath
 
 from research.data.prepare import prepare_builder
 from research.data.publaynet.publaynet import (
-    CONFIGS,
-    DOWNLOAD_URL,
-    LABELS,
-    MANUAL_DOWNLOAD_INSTRUCTIONS,
-    SPLITS,
-    PubLayNet,
+  CONFIGS,
+  DOWNLOAD_URL,
+  LABELS,
+  MANUAL_DOWNLOAD_INSTRUCTIONS,
+  SPLITS,
+  PubLayNet,
 )
 
 __all__ = ["CONFIGS", "DOWNLOAD_URL", "LABELS", "MANUAL_DOWNLOAD_INSTRUCTIONS", "SPLITS", "PubLayNet", "prepare"]

@@ -111,9 +111,7 @@ class ManualFiles:
     except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
       if isinstance(e, FileNotFoundError):
         raise
-      raise DataError(
-          f"{self.archive} is not a readable tar archive ({e}); re-download it from {DOWNLOAD_URL}."
-      ) from e
+      raise DataError(f"{self.archive} is not a readable tar archive ({e}); re-download it from {DOWNLOAD_URL}.") from e
 
 
 def missing_files_message(manual_dir: epath.PathLike, missing: Sequence[str]) -> str:
@@ -121,9 +119,9 @@ def missing_files_message(manual_dir: epath.PathLike, missing: Sequence[str]) ->
   manual_dir = epath.Path(manual_dir)
   expected = "".join(f"  {manual_dir / FOLDER / name},\n" for name in missing)
   return (
-      f"PubLayNet needs {', '.join(missing)}, not found in the manual directory {manual_dir}; expected\n"
-      f"{expected}or the archive {manual_dir / ARCHIVE_NAME} holding them. Download it with:\n"
-      f"  mkdir -p {manual_dir} && curl -L -o {manual_dir / ARCHIVE_NAME} '{DOWNLOAD_URL}'"
+    f"PubLayNet needs {', '.join(missing)}, not found in the manual directory {manual_dir}; expected\n"
+    f"{expected}or the archive {manual_dir / ARCHIVE_NAME} holding them. Download it with:\n"
+    f"  mkdir -p {manual_dir} && curl -L -o {manual_dir / ARCHIVE_NAME} '{DOWNLOAD_URL}'"
   )
 
 
@@ -142,8 +140,9 @@ def parse_coco(content: bytes, where: str) -> dict[str, list[Any]]:
   return coco
 
 
-def _column(items: Sequence[Any], key: str, where: str, what: str, dtype: type,
-            shape: tuple[int, ...] = ()) -> np.ndarray:
+def _column(
+  items: Sequence[Any], key: str, where: str, what: str, dtype: type, shape: tuple[int, ...] = ()
+) -> np.ndarray:
   """items[i][key] for all i as an array [len(items), *shape] of `dtype`, naming the first bad entry in errors."""
   try:
     values = np.asarray([item[key] for item in items], dtype)
@@ -205,12 +204,13 @@ def to_layouts(coco: Mapping[str, list[Any]], where: str, max_elements: int) -> 
 
   owner, known = _lookup(image_ids, _column(annotations, "image_id", where, "annotation", np.int64))  # [A]
   if (bad := np.flatnonzero(~known)).size:
-    raise DataError(f"{where}: annotation {bad[0]} has image_id {annotations[bad[0]]['image_id']}, "
-                     "which no image has.")
+    raise DataError(f"{where}: annotation {bad[0]} has image_id {annotations[bad[0]]['image_id']}, which no image has.")
   category, known = _lookup(category_ids, _column(annotations, "category_id", where, "annotation", np.int64))
   if (bad := np.flatnonzero(~known)).size:
-    raise DataError(f"{where}: annotation {bad[0]} has category_id {annotations[bad[0]]['category_id']}, "
-                     f"which is not in 'categories' (ids {category_ids.tolist()}).")
+    raise DataError(
+      f"{where}: annotation {bad[0]} has category_id {annotations[bad[0]]['category_id']}, "
+      f"which is not in 'categories' (ids {category_ids.tolist()})."
+    )
   ltrb = boxes_lib.ltwh_to_ltrb(_column(annotations, "bbox", where, "annotation", np.float64, (4,)))  # [A, 4]
 
   width, height = canvas[owner, 0], canvas[owner, 1]  # [A]
@@ -219,19 +219,20 @@ def to_layouts(coco: Mapping[str, list[Any]], where: str, max_elements: int) -> 
   grouped = np.argsort(owner, kind="stable")  # by image, file order within an image
   counts = np.bincount(owner, minlength=len(image_ids))  # [I]
   kept_images = (canvas[:, 1] >= canvas[:, 0]) & (counts > 0) & (counts <= max_elements)  # [I]
-  boxes = boxes_lib.normalize(boxes_lib.ltrb_to_cxcywh(ltrb[grouped][:, None, :]), width[keep][grouped],
-                              height[keep][grouped])[:, 0].astype(np.float32)  # [A', 4]
+  boxes = boxes_lib.normalize(
+    boxes_lib.ltrb_to_cxcywh(ltrb[grouped][:, None, :]), width[keep][grouped], height[keep][grouped]
+  )[:, 0].astype(np.float32)  # [A', 4]
   starts = np.concatenate([[0], np.cumsum(counts)])  # [I + 1]
   file_names = [images[i].get("file_name", "") for i in order]
   return [
-      {
-          "image_id": np.int32(image_ids[i]),
-          "file_name": str(file_names[i]),
-          "canvas": canvas[i].astype(np.float32),
-          "labels": labels[grouped][starts[i] : starts[i + 1]],
-          "boxes": boxes[starts[i] : starts[i + 1]],
-      }
-      for i in np.flatnonzero(kept_images)
+    {
+      "image_id": np.int32(image_ids[i]),
+      "file_name": str(file_names[i]),
+      "canvas": canvas[i].astype(np.float32),
+      "labels": labels[grouped][starts[i] : starts[i + 1]],
+      "boxes": boxes[starts[i] : starts[i + 1]],
+    }
+    for i in np.flatnonzero(kept_images)
   ]
 
 
@@ -249,8 +250,8 @@ class PubLayNet(LayoutBuilder):
   VERSION = tfds.core.Version("1.0.0")
   RELEASE_NOTES = {"1.0.0": "Initial release."}
   BUILDER_CONFIGS = [
-      PubLayNetConfig(name="max25", max_elements=25, description="LayoutDM (Inoue et al., CVPR'23): at most 25."),
-      PubLayNetConfig(name="max9", max_elements=9, description="LayoutGAN++ (Kikuchi et al., ACM MM'21): at most 9."),
+    PubLayNetConfig(name="max25", max_elements=25, description="LayoutDM (Inoue et al., CVPR'23): at most 25."),
+    PubLayNetConfig(name="max9", max_elements=9, description="LayoutGAN++ (Kikuchi et al., ACM MM'21): at most 9."),
   ]
   MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
   SOURCE_ID = "image_id"
@@ -274,7 +275,7 @@ class PubLayNet(LayoutBuilder):
     train_file, test_file = (self._read_layouts(files, name) for name in SOURCE_FILES)
     train, val = split_positions(len(train_file), (TRAIN_END,))
     return {
-        "train": self._generate_examples(train_file, train),
-        "val": self._generate_examples(train_file, val),
-        "test": self._generate_examples(test_file, np.arange(len(test_file))),
+      "train": self._generate_examples(train_file, train),
+      "val": self._generate_examples(train_file, val),
+      "test": self._generate_examples(test_file, np.arange(len(test_file))),
     }

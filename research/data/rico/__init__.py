@@ -13,28 +13,30 @@ from etils import epath
 
 from research.data.prepare import prepare_builder
 from research.data.rico.rico import (
-    CONFIGS,
-    DOWNLOAD_URL,
-    MANUAL_DOWNLOAD_INSTRUCTIONS,
-    RICO13_LABELS,
-    RICO25_LABELS,
-    SPLITS,
-    Rico,
+  CONFIGS,
+  DOWNLOAD_URL,
+  MANUAL_DOWNLOAD_INSTRUCTIONS,
+  RICO13_LABELS,
+  RICO25_LABELS,
+  SPLITS,
+  Rico,
 )
 
 __all__ = [
-    "CONFIGS",
-    "DOWNLOAD_URL",
-    "MANUAL_DOWNLOAD_INSTRUCTIONS",
-    "RICO13_LABELS",
-    "RICO25_LABELS",
-    "SPLITS",
-    "Rico",
-    "prepare",
+  "CONFIGS",
+  "DOWNLOAD_URL",
+  "MANUAL_DOWNLOAD_INSTRUCTIONS",
+  "RICO13_LABELS",
+  "RICO25_LABELS",
+  "SPLITS",
+  "Rico",
+  "prepare",
 ]
 
-def prepare(data_dir: str | os.PathLike[str], config: str = "rico25-max25",
-            manual_dir: epath.PathLike | None = None) -> None:
+
+def prepare(
+  data_dir: str | os.PathLike[str], config: str = "rico25-max25", manual_dir: epath.PathLike | None = None
+) -> None:
   """Builds RICO `config` under `data_dir/rico/<config>/<version>/` unless it is already there.
 
   Reads the released zip from `manual_dir` (default `data_dir/downloads/manual`), see

@@ -132,9 +132,9 @@ def missing_files_message(files: ManualFiles) -> str:
   """What to download, and where to put it, when no screens are in the manual directory."""
   expected = ",\n".join(f"  {path}" for path in files.expected_paths())
   return (
-      f"RICO's semantic annotations are not in the manual directory {files.manual_dir}; expected one of:\n"
-      f"{expected}.\nDownload them with:\n"
-      f"  mkdir -p {files.manual_dir} && curl -L -o {files.manual_dir / ZIP_NAMES[0]} '{DOWNLOAD_URL}'"
+    f"RICO's semantic annotations are not in the manual directory {files.manual_dir}; expected one of:\n"
+    f"{expected}.\nDownload them with:\n"
+    f"  mkdir -p {files.manual_dir} && curl -L -o {files.manual_dir / ZIP_NAMES[0]} '{DOWNLOAD_URL}'"
   )
 
 
@@ -233,14 +233,18 @@ class Rico(LayoutBuilder):
   VERSION = tfds.core.Version("1.0.0")
   RELEASE_NOTES = {"1.0.0": "Initial release."}
   BUILDER_CONFIGS = [
-      RicoConfig(
-          name="rico25-max25", labels=RICO25_LABELS, max_elements=25,
-          description="LayoutDM (Inoue et al., CVPR'23): 25 labels, at most 25 elements.",
-      ),
-      RicoConfig(
-          name="rico13-max9", labels=RICO13_LABELS, max_elements=9,
-          description="LayoutGAN++ (Kikuchi et al., ACM MM'21): 13 labels, at most 9 elements.",
-      ),
+    RicoConfig(
+      name="rico25-max25",
+      labels=RICO25_LABELS,
+      max_elements=25,
+      description="LayoutDM (Inoue et al., CVPR'23): 25 labels, at most 25 elements.",
+    ),
+    RicoConfig(
+      name="rico13-max9",
+      labels=RICO13_LABELS,
+      max_elements=9,
+      description="LayoutGAN++ (Kikuchi et al., ACM MM'21): 13 labels, at most 9 elements.",
+    ),
   ]
   MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
   SOURCE_ID = "screen_id"

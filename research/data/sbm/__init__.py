@@ -17,32 +17,32 @@ import os
 from research.data.prepare import prepare_builder
 from research.data.sbm.generator import SPLITS
 from research.data.sbm.sbm import (
-    CLUSTER_EXPANDER_DEGREE,
-    LAP_SYM_PE_DIM,
-    PATTERN_EXPANDER_DEGREE,
-    PE_DIM,
-    SEED,
-    Cluster,
-    Pattern,
+  CLUSTER_EXPANDER_DEGREE,
+  LAP_SYM_PE_DIM,
+  PATTERN_EXPANDER_DEGREE,
+  PE_DIM,
+  SEED,
+  Cluster,
+  Pattern,
 )
 
 __all__ = [
-    "CLUSTER_INPUT_DIM",
-    "CLUSTER_NUM_CLASSES",
-    "CONFIGS",
-    "Cluster",
-    "EXPANDER_DEGREES",
-    "INPUT_DIMS",
-    "LAP_SYM_PE_DIM",
-    "NAMES",
-    "NUM_CLASSES",
-    "PATTERN_INPUT_DIM",
-    "PATTERN_NUM_CLASSES",
-    "PE_DIM",
-    "Pattern",
-    "SEED",
-    "SPLITS",
-    "prepare",
+  "CLUSTER_INPUT_DIM",
+  "CLUSTER_NUM_CLASSES",
+  "CONFIGS",
+  "Cluster",
+  "EXPANDER_DEGREES",
+  "INPUT_DIMS",
+  "LAP_SYM_PE_DIM",
+  "NAMES",
+  "NUM_CLASSES",
+  "PATTERN_INPUT_DIM",
+  "PATTERN_NUM_CLASSES",
+  "PE_DIM",
+  "Pattern",
+  "SEED",
+  "SPLITS",
+  "prepare",
 ]
 
 PATTERN_NUM_CLASSES = 2  # node in the planted pattern or not
@@ -58,10 +58,10 @@ EXPANDER_DEGREES = {"pattern": PATTERN_EXPANDER_DEGREE, "cluster": CLUSTER_EXPAN
 
 _BUILDERS = {"pattern": Pattern, "cluster": Cluster}
 _HOW_LONG = {  # on 2 CPU cores; most of it is eigendecompositions (LapPE, expander spectral gaps)
-    ("pattern", "full"): "1 to 2 minutes",
-    ("cluster", "full"): "30 to 60 seconds",
-    ("pattern", "tiny"): "about a second",
-    ("cluster", "tiny"): "about a second",
+  ("pattern", "full"): "1 to 2 minutes",
+  ("cluster", "full"): "30 to 60 seconds",
+  ("pattern", "tiny"): "about a second",
+  ("cluster", "tiny"): "about a second",
 }
 
 

@@ -146,22 +146,22 @@ def sample_undirected(rng: np.random.Generator, probabilities: np.ndarray) -> np
 
 
 def _shuffled_graph(
-    rng: np.random.Generator,
-    adjacency: np.ndarray,
-    node_inputs: np.ndarray,
-    node_labels: np.ndarray,
-    communities: np.ndarray,
+  rng: np.random.Generator,
+  adjacency: np.ndarray,
+  node_inputs: np.ndarray,
+  node_labels: np.ndarray,
+  communities: np.ndarray,
 ) -> SbmGraph:
   """Relabels the nodes by a random permutation (new node i = old node perm[i]) and lists the edges."""
   perm = rng.permutation(len(adjacency))
   adjacency = adjacency[np.ix_(perm, perm)]
   senders, receivers = np.nonzero(adjacency)  # row-major: sorted by (sender, receiver)
   return SbmGraph(
-      senders=senders.astype(np.int32),
-      receivers=receivers.astype(np.int32),
-      node_inputs=node_inputs[perm].astype(np.int32),
-      node_labels=node_labels[perm].astype(np.int32),
-      communities=communities[perm].astype(np.int32),
+    senders=senders.astype(np.int32),
+    receivers=receivers.astype(np.int32),
+    node_inputs=node_inputs[perm].astype(np.int32),
+    node_labels=node_labels[perm].astype(np.int32),
+    communities=communities[perm].astype(np.int32),
   )
 
 
@@ -195,9 +195,7 @@ def pattern_graph(rng: np.random.Generator, pattern: Pattern) -> SbmGraph:
   return _shuffled_graph(rng, adjacency, node_inputs, node_labels, communities)
 
 
-def pattern_split(
-    seed: int, split: str, patterns: Sequence[Pattern], graphs_per_pattern: int
-) -> Iterator[SbmGraph]:
+def pattern_split(seed: int, split: str, patterns: Sequence[Pattern], graphs_per_pattern: int) -> Iterator[SbmGraph]:
   """The graphs of one PATTERN split, `graphs_per_pattern` per pattern, ordered by pattern."""
   s = _split_index(split)
   for m, pattern in enumerate(patterns):

@@ -55,8 +55,7 @@ import tensorflow_datasets as tfds
 from etils import epath
 
 from research.data.sbm import generator as gen
-from research.graph import encodings
-from research.graph import expander
+from research.graph import encodings, expander
 
 PE_DIM = 16  # Laplacian eigenpairs kept, as in GraphGPS's PATTERN / CLUSTER configs
 # Eigenpairs of the symmetric normalised Laplacian kept after the trivial one: the Graph Transformer's LapPE
@@ -113,36 +112,36 @@ def cluster_expander_rng(split: str, index: int) -> np.random.Generator:
 
 
 def make_record(
-    graph: gen.SbmGraph,
-    graph_id: int,
-    vocab_size: int,
-    *,
-    expander_degree: int,
-    expander_rng: np.random.Generator,
+  graph: gen.SbmGraph,
+  graph_id: int,
+  vocab_size: int,
+  *,
+  expander_degree: int,
+  expander_rng: np.random.Generator,
 ) -> dict[str, np.ndarray]:
   """The stored record of one generated graph: one-hot inputs, unit edge features, LapPEs and expander edges."""
   n = graph.num_nodes
   eigvec, eigval = encodings.laplacian_pe(
-      graph.senders, graph.receivers, n, PE_DIM, normalization="none", skip_trivial=False
+    graph.senders, graph.receivers, n, PE_DIM, normalization="none", skip_trivial=False
   )
   sym_eigvec, sym_eigval = encodings.laplacian_pe(
-      graph.senders, graph.receivers, n, LAP_SYM_PE_DIM, normalization="sym", skip_trivial=True
+    graph.senders, graph.receivers, n, LAP_SYM_PE_DIM, normalization="sym", skip_trivial=True
   )
   expander_senders, expander_receivers = expander.expander_edges(n, expander_degree, expander_rng)
   return {
-      "graph_id": np.int32(graph_id),
-      "num_nodes": np.int32(n),
-      "senders": graph.senders,
-      "receivers": graph.receivers,
-      "node_features": np.eye(vocab_size, dtype=np.float32)[graph.node_inputs],
-      "edge_features": np.ones((len(graph.senders), 1), np.float32),
-      "node_labels": graph.node_labels,
-      "lap_eigvec": eigvec,
-      "lap_eigval": eigval,
-      "lap_sym_eigvec": sym_eigvec,
-      "lap_sym_eigval": sym_eigval,
-      "expander_senders": expander_senders,
-      "expander_receivers": expander_receivers,
+    "graph_id": np.int32(graph_id),
+    "num_nodes": np.int32(n),
+    "senders": graph.senders,
+    "receivers": graph.receivers,
+    "node_features": np.eye(vocab_size, dtype=np.float32)[graph.node_inputs],
+    "edge_features": np.ones((len(graph.senders), 1), np.float32),
+    "node_labels": graph.node_labels,
+    "lap_eigvec": eigvec,
+    "lap_eigval": eigval,
+    "lap_sym_eigvec": sym_eigvec,
+    "lap_sym_eigval": sym_eigval,
+    "expander_senders": expander_senders,
+    "expander_receivers": expander_receivers,
   }
 
 
@@ -152,7 +151,8 @@ def _features(vocab_size: int) -> tfds.features.FeaturesDict:
     # default per-element proto lists (ArrayRecord compresses the files).
     return tfds.features.Tensor(shape=shape, dtype=dtype, encoding=tfds.features.Encoding.BYTES)
 
-  return tfds.features.FeaturesDict({
+  return tfds.features.FeaturesDict(
+    {
       "graph_id": tfds.features.Scalar(np.int32),
       "num_nodes": tfds.features.Scalar(np.int32),
       "senders": tensor(shape=(None,), dtype=np.int32),
@@ -166,7 +166,8 @@ def _features(vocab_size: int) -> tfds.features.FeaturesDict:
       "lap_sym_eigval": tensor(shape=(LAP_SYM_PE_DIM,), dtype=np.float32),
       "expander_senders": tensor(shape=(None,), dtype=np.int32),
       "expander_receivers": tensor(shape=(None,), dtype=np.int32),
-  })
+    }
+  )
 
 
 class _SbmBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
@@ -174,15 +175,15 @@ class _SbmBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
 
   VERSION = tfds.core.Version("1.2.0")
   RELEASE_NOTES = {
-      "1.0.0": "Initial release.",
-      "1.1.0": (
-          "Exphormer's expander edges (expander_senders, expander_receivers): 'Random-d' with the builder "
-          "config's expander_degree (PATTERN 7, CLUSTER 3), seeded per graph. Other fields unchanged."
-      ),
-      "1.2.0": (
-          f"The Graph Transformer's LapPE (lap_sym_eigvec, lap_sym_eigval): {LAP_SYM_PE_DIM} eigenpairs of the "
-          "symmetric normalised Laplacian after the trivial one. Other fields unchanged."
-      ),
+    "1.0.0": "Initial release.",
+    "1.1.0": (
+      "Exphormer's expander edges (expander_senders, expander_receivers): 'Random-d' with the builder "
+      "config's expander_degree (PATTERN 7, CLUSTER 3), seeded per graph. Other fields unchanged."
+    ),
+    "1.2.0": (
+      f"The Graph Transformer's LapPE (lap_sym_eigvec, lap_sym_eigval): {LAP_SYM_PE_DIM} eigenpairs of the "
+      "symmetric normalised Laplacian after the trivial one. Other fields unchanged."
+    ),
   }
   # TFDS derives code_path through `importlib_resources`, a backport that is not
   # installed on Python >= 3.9; giving the path directly avoids that import.
@@ -195,16 +196,16 @@ class _SbmBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
 
   def _info(self) -> tfds.core.DatasetInfo:
     return tfds.core.DatasetInfo(
-        builder=self,
-        description=gen.__doc__,
-        features=_features(self._VOCAB_SIZE),
-        disable_shuffling=True,  # records keep graph_id order within a split
-        homepage=_HOMEPAGE,
-        citation=_CITATION,
+      builder=self,
+      description=gen.__doc__,
+      features=_features(self._VOCAB_SIZE),
+      disable_shuffling=True,  # records keep graph_id order within a split
+      homepage=_HOMEPAGE,
+      citation=_CITATION,
     )
 
   def _generate_examples(
-      self, graphs: Iterator[tuple[gen.SbmGraph, np.random.Generator]]
+    self, graphs: Iterator[tuple[gen.SbmGraph, np.random.Generator]]
   ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
     """Records of (graph, expander Generator) pairs, in order."""
     degree = self.builder_config.expander_degree
@@ -217,22 +218,22 @@ class Pattern(_SbmBuilder):
 
   _VOCAB_SIZE = gen.PATTERN_VOCAB_SIZE
   BUILDER_CONFIGS = [
-      PatternConfig(
-          name="full",
-          description=(
-              "The paper's sizes: 100 patterns x (100, 20, 20) graphs = 10,000 / 2,000 / 2,000; expander edges "
-              f"from {PATTERN_EXPANDER_DEGREE} permutations (Exphormer's exp_deg)."
-          ),
+    PatternConfig(
+      name="full",
+      description=(
+        "The paper's sizes: 100 patterns x (100, 20, 20) graphs = 10,000 / 2,000 / 2,000; expander edges "
+        f"from {PATTERN_EXPANDER_DEGREE} permutations (Exphormer's exp_deg)."
       ),
-      PatternConfig(
-          name="tiny",
-          description=(
-              "Smoke-test sizes: 4 patterns x (16, 4, 4) graphs = 64 / 16 / 16, the full config's graphs of "
-              f"patterns 0..3; expander edges from {PATTERN_EXPANDER_DEGREE} permutations."
-          ),
-          num_patterns=4,
-          graphs_per_pattern=(16, 4, 4),
+    ),
+    PatternConfig(
+      name="tiny",
+      description=(
+        "Smoke-test sizes: 4 patterns x (16, 4, 4) graphs = 64 / 16 / 16, the full config's graphs of "
+        f"patterns 0..3; expander edges from {PATTERN_EXPANDER_DEGREE} permutations."
       ),
+      num_patterns=4,
+      graphs_per_pattern=(16, 4, 4),
+    ),
   ]
 
   def _split_generators(self, dl_manager: tfds.download.DownloadManager) -> Mapping[str, Iterator]:
@@ -245,8 +246,8 @@ class Pattern(_SbmBuilder):
       return zip(gen.pattern_split(SEED, split, patterns, per_pattern), rngs, strict=True)
 
     return {
-        split: self._generate_examples(graphs(split, per_pattern))
-        for split, per_pattern in zip(gen.SPLITS, config.graphs_per_pattern)
+      split: self._generate_examples(graphs(split, per_pattern))
+      for split, per_pattern in zip(gen.SPLITS, config.graphs_per_pattern)
     }
 
 
@@ -255,21 +256,21 @@ class Cluster(_SbmBuilder):
 
   _VOCAB_SIZE = gen.CLUSTER_VOCAB_SIZE
   BUILDER_CONFIGS = [
-      ClusterConfig(
-          name="full",
-          description=(
-              "The paper's sizes: 10,000 / 1,000 / 1,000 graphs; expander edges from "
-              f"{CLUSTER_EXPANDER_DEGREE} permutations (Exphormer's exp_deg)."
-          ),
+    ClusterConfig(
+      name="full",
+      description=(
+        "The paper's sizes: 10,000 / 1,000 / 1,000 graphs; expander edges from "
+        f"{CLUSTER_EXPANDER_DEGREE} permutations (Exphormer's exp_deg)."
       ),
-      ClusterConfig(
-          name="tiny",
-          description=(
-              "Smoke-test sizes: 64 / 16 / 16 graphs, the first graphs of the full config's splits; expander "
-              f"edges from {CLUSTER_EXPANDER_DEGREE} permutations."
-          ),
-          num_graphs=(64, 16, 16),
+    ),
+    ClusterConfig(
+      name="tiny",
+      description=(
+        "Smoke-test sizes: 64 / 16 / 16 graphs, the first graphs of the full config's splits; expander "
+        f"edges from {CLUSTER_EXPANDER_DEGREE} permutations."
       ),
+      num_graphs=(64, 16, 16),
+    ),
   ]
 
   def _split_generators(self, dl_manager: tfds.download.DownloadManager) -> Mapping[str, Iterator]:
@@ -280,6 +281,6 @@ class Cluster(_SbmBuilder):
       return zip(gen.cluster_split(SEED, split, num_graphs), rngs, strict=True)
 
     return {
-        split: self._generate_examples(graphs(split, num_graphs))
-        for split, num_graphs in zip(gen.SPLITS, self.builder_config.num_graphs)
+      split: self._generate_examples(graphs(split, num_graphs))
+      for split, num_graphs in zip(gen.SPLITS, self.builder_config.num_graphs)
     }

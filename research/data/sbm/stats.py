@@ -57,14 +57,14 @@ def split_stats(records: Iterable[Mapping[str, np.ndarray]], num_classes: int) -
     raise ValueError("split_stats got no records; is the split empty or the data_dir wrong?")
   nodes, edges = np.array(nodes), np.array(edges)
   return SplitStats(
-      num_graphs=len(nodes),
-      mean_nodes=float(nodes.mean()),
-      min_nodes=int(nodes.min()),
-      max_nodes=int(nodes.max()),
-      mean_edges=float(edges.mean()),
-      min_edges=int(edges.min()),
-      max_edges=int(edges.max()),
-      class_fractions=tuple(float(c) for c in counts / counts.sum()),
+    num_graphs=len(nodes),
+    mean_nodes=float(nodes.mean()),
+    min_nodes=int(nodes.min()),
+    max_nodes=int(nodes.max()),
+    mean_edges=float(edges.mean()),
+    min_edges=int(edges.min()),
+    max_edges=int(edges.max()),
+    class_fractions=tuple(float(c) for c in counts / counts.sum()),
   )
 
 
@@ -86,10 +86,10 @@ def expected_stats(name: str) -> dict[str, float]:
     k = gen.PATTERN_NUM_COMMUNITIES
     pattern_size, pattern_pairs = _uniform_moments(gen.PATTERN_SIZE_MIN, gen.PATTERN_SIZE_MAX)
     undirected = (
-        k * pairs * gen.PATTERN_P
-        + k * (k - 1) / 2 * size**2 * gen.PATTERN_Q
-        + pattern_pairs * gen.PATTERN_P_P
-        + pattern_size * k * size * gen.PATTERN_Q_P
+      k * pairs * gen.PATTERN_P
+      + k * (k - 1) / 2 * size**2 * gen.PATTERN_Q
+      + pattern_pairs * gen.PATTERN_P_P
+      + pattern_size * k * size * gen.PATTERN_Q_P
     )
     nodes = k * size + pattern_size
     return {"nodes": nodes, "edges": 2 * undirected, "class_1": pattern_size / nodes}
@@ -103,22 +103,28 @@ def expected_stats(name: str) -> dict[str, float]:
 # Published numbers to compare with: (source, quantity, value, verified), where
 # `verified` says whether the number was read from its source while writing this.
 REFERENCES: dict[str, list[tuple[str, str, str, bool]]] = {
-    "pattern": [
-        ("official notebook output (generate_SBM_PATTERN.ipynb)", "graphs train/val/test",
-         "10,000 / 2,000 / 2,000", True),
-        ("paper's description, as reproduced in DGL's PATTERNDataset docs", "nodes per graph (range)", "44-188", True),
-        ("PyG GNNBenchmarkDataset docstring (released PATTERN_v2 files)", "mean nodes / mean directed edges",
-         "~118.9 / ~6,098.9", True),
-        ("paper, dataset statistics table", "mean nodes / mean edges", "117.47 / 4,749.15", False),
-    ],
-    "cluster": [
-        ("official notebook output (generate_SBM_CLUSTER.ipynb)", "graphs train/val/test",
-         "10,000 / 1,000 / 1,000", True),
-        ("paper's description, as reproduced in DGL's CLUSTERDataset docs", "nodes per graph (range)", "40-190", True),
-        ("PyG GNNBenchmarkDataset docstring (released CLUSTER_v2 files)", "mean nodes / mean directed edges",
-         "~117.2 / ~4,303.9", True),
-        ("paper, dataset statistics table", "mean nodes / mean edges", "117.20 / 4,301.72", False),
-    ],
+  "pattern": [
+    ("official notebook output (generate_SBM_PATTERN.ipynb)", "graphs train/val/test", "10,000 / 2,000 / 2,000", True),
+    ("paper's description, as reproduced in DGL's PATTERNDataset docs", "nodes per graph (range)", "44-188", True),
+    (
+      "PyG GNNBenchmarkDataset docstring (released PATTERN_v2 files)",
+      "mean nodes / mean directed edges",
+      "~118.9 / ~6,098.9",
+      True,
+    ),
+    ("paper, dataset statistics table", "mean nodes / mean edges", "117.47 / 4,749.15", False),
+  ],
+  "cluster": [
+    ("official notebook output (generate_SBM_CLUSTER.ipynb)", "graphs train/val/test", "10,000 / 1,000 / 1,000", True),
+    ("paper's description, as reproduced in DGL's CLUSTERDataset docs", "nodes per graph (range)", "40-190", True),
+    (
+      "PyG GNNBenchmarkDataset docstring (released CLUSTER_v2 files)",
+      "mean nodes / mean directed edges",
+      "~117.2 / ~4,303.9",
+      True,
+    ),
+    ("paper, dataset statistics table", "mean nodes / mean edges", "117.20 / 4,301.72", False),
+  ],
 }
 
 
@@ -141,15 +147,15 @@ def dataset_stats(data_dir: str | os.PathLike[str], name: str, config: str = "fu
 def format_table(stats: Mapping[str, Mapping[str, SplitStats]]) -> str:
   """A markdown table: one row per (dataset, split)."""
   lines = [
-      "| dataset | split | graphs | nodes mean [min, max] | directed edges mean [min, max] | node class fractions |",
-      "|---|---|---:|---|---|---|",
+    "| dataset | split | graphs | nodes mean [min, max] | directed edges mean [min, max] | node class fractions |",
+    "|---|---|---:|---|---|---|",
   ]
   for name, splits in stats.items():
     for split, s in splits.items():
       fractions = " / ".join(f"{f:.3f}" for f in s.class_fractions)
       lines.append(
-          f"| {name} | {split} | {s.num_graphs:,} | {s.mean_nodes:.2f} [{s.min_nodes}, {s.max_nodes}] | "
-          f"{s.mean_edges:,.1f} [{s.min_edges:,}, {s.max_edges:,}] | {fractions} |"
+        f"| {name} | {split} | {s.num_graphs:,} | {s.mean_nodes:.2f} [{s.min_nodes}, {s.max_nodes}] | "
+        f"{s.mean_edges:,.1f} [{s.min_edges:,}, {s.max_edges:,}] | {fractions} |"
       )
   return "\n".join(lines)
 
@@ -164,8 +170,8 @@ def format_references(names: Sequence[str]) -> str:
     else:
       balance = f"each class {expected['each_class']:.3f}"
     lines.append(
-        f"{name}: expected under the generator's parameters: {expected['nodes']:.2f} nodes, "
-        f"{expected['edges']:,.1f} directed edges, {balance}."
+      f"{name}: expected under the generator's parameters: {expected['nodes']:.2f} nodes, "
+      f"{expected['edges']:,.1f} directed edges, {balance}."
     )
     for source, what, value, verified in REFERENCES[name]:
       lines.append(f"  {source}: {what} = {value}{'' if verified else ' (unverified)'}")

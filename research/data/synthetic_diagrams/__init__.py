@@ -18,5 +18,6 @@ CONFIGS = tuple(config.name for config in SyntheticDiagrams.BUILDER_CONFIGS)  # 
 
 def prepare(data_dir: str | os.PathLike[str], config: str = "full") -> None:
   """Builds the `config` ("full" or "tiny") under `data_dir` unless it is already there."""
-  prepare_builder(SyntheticDiagrams, data_dir, how_long="about a minute" if config == "full" else "seconds",
-                  config=config)
+  prepare_builder(
+    SyntheticDiagrams, data_dir, how_long="about a minute" if config == "full" else "seconds", config=config
+  )

@@ -57,18 +57,18 @@ class DiagramsConfig(tfds.core.BuilderConfig):
 
 def make_record(diagram: generator.Diagram, diagram_id: int) -> dict[str, np.ndarray]:
   return {
-      "diagram_id": np.int32(diagram_id),
-      "family": diagram.family,
-      "num_elements": np.int32(len(diagram.element_type)),
-      "element_type": diagram.element_type,
-      "boxes": diagram.boxes,
-      "text_length": diagram.text_length,
-      "parent": diagram.parent,
-      "connector_source": diagram.connector_source,
-      "connector_target": diagram.connector_target,
-      "connector_type": diagram.connector_type,
-      "connector_direction": diagram.connector_direction,
-      "canvas": diagram.canvas,
+    "diagram_id": np.int32(diagram_id),
+    "family": diagram.family,
+    "num_elements": np.int32(len(diagram.element_type)),
+    "element_type": diagram.element_type,
+    "boxes": diagram.boxes,
+    "text_length": diagram.text_length,
+    "parent": diagram.parent,
+    "connector_source": diagram.connector_source,
+    "connector_target": diagram.connector_target,
+    "connector_type": diagram.connector_type,
+    "connector_direction": diagram.connector_direction,
+    "canvas": diagram.canvas,
   }
 
 
@@ -98,9 +98,10 @@ class SyntheticDiagrams(tfds.core.GeneratorBasedBuilder):
   VERSION = tfds.core.Version("1.0.0")
   RELEASE_NOTES = {"1.0.0": "Initial release."}
   BUILDER_CONFIGS = [
-      DiagramsConfig(name="full", description="100,000 diagrams: 90k / 5k / 5k.", train=90_000, validation=5_000,
-                     test=5_000),
-      DiagramsConfig(name="tiny", description="For tests: 64 / 16 / 16.", train=64, validation=16, test=16),
+    DiagramsConfig(
+      name="full", description="100,000 diagrams: 90k / 5k / 5k.", train=90_000, validation=5_000, test=5_000
+    ),
+    DiagramsConfig(name="tiny", description="For tests: 64 / 16 / 16.", train=64, validation=16, test=16),
   ]
   code_path = epath.Path(__file__)  # see research/data/csl/csl.py
 
@@ -112,23 +113,25 @@ class SyntheticDiagrams(tfds.core.GeneratorBasedBuilder):
       return tfds.features.Tensor(shape=shape, dtype=dtype)
 
     return tfds.core.DatasetInfo(
-        builder=self,
-        description=__doc__,
-        features=tfds.features.FeaturesDict({
-            "diagram_id": tfds.features.Scalar(np.int32),
-            "family": tfds.features.ClassLabel(names=generator.FAMILIES),
-            "num_elements": tfds.features.Scalar(np.int32),
-            "element_type": tensor((None,), np.int32),
-            "boxes": tensor((None, 4), np.float32),
-            "text_length": tensor((None,), np.int32),
-            "parent": tensor((None,), np.int32),
-            "connector_source": tensor((None,), np.int32),
-            "connector_target": tensor((None,), np.int32),
-            "connector_type": tensor((None,), np.int32),
-            "connector_direction": tensor((None,), np.int32),
-            "canvas": tensor((2,), np.float32),
-        }),
-        disable_shuffling=True,  # records keep diagram_id order within a split
+      builder=self,
+      description=__doc__,
+      features=tfds.features.FeaturesDict(
+        {
+          "diagram_id": tfds.features.Scalar(np.int32),
+          "family": tfds.features.ClassLabel(names=generator.FAMILIES),
+          "num_elements": tfds.features.Scalar(np.int32),
+          "element_type": tensor((None,), np.int32),
+          "boxes": tensor((None, 4), np.float32),
+          "text_length": tensor((None,), np.int32),
+          "parent": tensor((None,), np.int32),
+          "connector_source": tensor((None,), np.int32),
+          "connector_target": tensor((None,), np.int32),
+          "connector_type": tensor((None,), np.int32),
+          "connector_direction": tensor((None,), np.int32),
+          "canvas": tensor((2,), np.float32),
+        }
+      ),
+      disable_shuffling=True,  # records keep diagram_id order within a split
     )
 
   def _download_and_prepare(self, dl_manager, download_config):
@@ -137,8 +140,11 @@ class SyntheticDiagrams(tfds.core.GeneratorBasedBuilder):
 
   def _split_generators(self, dl_manager: tfds.download.DownloadManager) -> Mapping[str, Iterator]:
     del dl_manager  # generated, nothing to download
-    sizes = {"train": self.builder_config.train, "validation": self.builder_config.validation,
-             "test": self.builder_config.test}
+    sizes = {
+      "train": self.builder_config.train,
+      "validation": self.builder_config.validation,
+      "test": self.builder_config.test,
+    }
     return {split: self._generate_examples(SPLIT_STREAMS[split], size) for split, size in sizes.items()}
 
   def _generate_examples(self, stream: int, size: int) -> Iterator[tuple[int, dict[str, np.ndarray]]]:

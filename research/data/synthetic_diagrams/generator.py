@@ -60,12 +60,18 @@ GRID = 10.0
 MAX_ELEMENTS = 200
 FAMILIES = ("flowchart", "org_chart", "mind_map", "uml_class", "swimlane", "sticky_notes")
 ELEMENT_TYPES = (
-    "process", "decision", "terminator", "data_io",  # flowchart and swimlane steps
-    "person",  # org chart
-    "central_topic", "topic",  # mind map
-    "class",  # UML
-    "lane", "column", "frame",  # containers
-    "sticky_note",
+  "process",
+  "decision",
+  "terminator",
+  "data_io",  # flowchart and swimlane steps
+  "person",  # org chart
+  "central_topic",
+  "topic",  # mind map
+  "class",  # UML
+  "lane",
+  "column",
+  "frame",  # containers
+  "sticky_note",
 )
 CONNECTOR_TYPES = ("flow", "loop_back", "reporting", "branch", "inheritance", "association")
 DIRECTIONS = ("forward", "none")  # an arrow from source to target, or a plain line
@@ -75,16 +81,28 @@ D = {name: i for i, name in enumerate(DIRECTIONS)}
 
 # Text length (characters) ~ round(exp(N(mu, sigma))), clipped to [lo, hi], per element type.
 TEXT_LENGTH = {
-    "process": (3.0, 0.5, 3, 80), "decision": (2.8, 0.4, 3, 40), "terminator": (1.8, 0.4, 3, 15),
-    "data_io": (2.9, 0.5, 3, 60), "person": (3.1, 0.3, 8, 50), "central_topic": (2.5, 0.4, 4, 30),
-    "topic": (2.4, 0.6, 2, 50), "class": (2.4, 0.4, 4, 30), "lane": (2.3, 0.4, 3, 25),
-    "column": (2.0, 0.4, 3, 20), "frame": (2.4, 0.5, 3, 40), "sticky_note": (3.2, 0.8, 0, 140),
+  "process": (3.0, 0.5, 3, 80),
+  "decision": (2.8, 0.4, 3, 40),
+  "terminator": (1.8, 0.4, 3, 15),
+  "data_io": (2.9, 0.5, 3, 60),
+  "person": (3.1, 0.3, 8, 50),
+  "central_topic": (2.5, 0.4, 4, 30),
+  "topic": (2.4, 0.6, 2, 50),
+  "class": (2.4, 0.4, 4, 30),
+  "lane": (2.3, 0.4, 3, 25),
+  "column": (2.0, 0.4, 3, 20),
+  "frame": (2.4, 0.5, 3, 40),
+  "sticky_note": (3.2, 0.8, 0, 140),
 }
 # Box of a shape: (min width, max width, min height, width per character, height per text line).
 SHAPE = {
-    "process": (100, 220, 60, 7.0, 18), "decision": (100, 200, 80, 9.0, 18), "terminator": (80, 160, 40, 7.0, 18),
-    "data_io": (110, 230, 60, 7.0, 18), "person": (140, 200, 70, 6.0, 16), "central_topic": (160, 260, 70, 9.0, 22),
-    "topic": (60, 200, 30, 7.0, 16),
+  "process": (100, 220, 60, 7.0, 18),
+  "decision": (100, 200, 80, 9.0, 18),
+  "terminator": (80, 160, 40, 7.0, 18),
+  "data_io": (110, 230, 60, 7.0, 18),
+  "person": (140, 200, 70, 6.0, 16),
+  "central_topic": (160, 260, 70, 9.0, 22),
+  "topic": (60, 200, 30, 7.0, 16),
 }
 
 
@@ -180,6 +198,7 @@ def barycentre_order(layers: list[list[int]], predecessors: list[list[int]]) -> 
   rank: dict[int, float] = {}
   ordered = []
   for layer in layers:
+
     def key(node: int) -> float:
       ranks = [rank[p] for p in predecessors[node] if p in rank]
       return sum(ranks) / len(ranks) if ranks else float(node)
@@ -276,8 +295,9 @@ def flowchart(b: _Builder) -> None:
   for node, layer in enumerate(layer_of):
     layers[layer].append(node)
   left_right = len(layers) <= 12 and rng.random() < 0.4  # long flowcharts are drawn top-down
-  place_layers(b, barycentre_order(layers, predecessors), left_right, snap(rng.uniform(40, 90)),
-               snap(rng.uniform(40, 90)))
+  place_layers(
+    b, barycentre_order(layers, predecessors), left_right, snap(rng.uniform(40, 90)), snap(rng.uniform(40, 90))
+  )
 
 
 def org_chart(b: _Builder) -> None:
@@ -374,8 +394,11 @@ def swimlane(b: _Builder) -> None:
   lane_of, column_of, steps = [], [], []
   lane, column, previous = int(rng.integers(0, num_lanes)), 0, []
   for k in range(num_steps):
-    kind = "terminator" if k in (0, num_steps - 1) else ("process", "decision", "data_io")[
-        int(rng.choice(3, p=(0.65, 0.15, 0.2)))]
+    kind = (
+      "terminator"
+      if k in (0, num_steps - 1)
+      else ("process", "decision", "data_io")[int(rng.choice(3, p=(0.65, 0.15, 0.2)))]
+    )
     if k and rng.random() >= 0.5:
       lane = int(rng.integers(0, num_lanes))
     step = b.add(kind, parent=lanes[lane])
@@ -397,15 +420,15 @@ def swimlane(b: _Builder) -> None:
   column_width = max(b.size(s)[0] for s in steps) + snap(rng.uniform(30, 70))
   label_band = snap(rng.uniform(40, 70))
   lane_height = [0.0] * num_lanes
-  for s, l in zip(steps, lane_of):
-    lane_height[l] = max(lane_height[l], b.size(s)[1] + snap(rng.uniform(40, 80)))
+  for s, lane in zip(steps, lane_of):
+    lane_height[lane] = max(lane_height[lane], b.size(s)[1] + snap(rng.uniform(40, 80)))
   total_width = label_band + column_width * (max(column_of) + 1)
   top = 0.0
-  for l, lane_element in enumerate(lanes):
-    height = lane_height[l] or 100.0
+  for lane, lane_element in enumerate(lanes):
+    height = lane_height[lane] or 100.0
     b.centres[lane_element] = [total_width / 2, top + height / 2, total_width, height]
     for s, sl, col in zip(steps, lane_of, column_of):
-      if sl == l:
+      if sl == lane:
         b.place(s, label_band + column_width * (col + 0.5), top + height / 2)
     top += height
 
@@ -439,8 +462,11 @@ def sticky_notes(b: _Builder) -> None:
       b.place(frame, x + frame_w / 2, frame_h / 2)
     for k in range(count):
       note = b.add("sticky_note", side, side, parent=frame)
-      b.place(note, x + 30 + (k % per_row + 0.5) * step + rng.normal(0, 8),
-              60 + (k // per_row + 0.5) * step + rng.normal(0, 8))
+      b.place(
+        note,
+        x + 30 + (k % per_row + 0.5) * step + rng.normal(0, 8),
+        60 + (k // per_row + 0.5) * step + rng.normal(0, 8),
+      )
     x += per_row * step + 60 + snap(rng.uniform(40, 120))
 
 
@@ -480,16 +506,16 @@ def finish(b: _Builder, family: int) -> Diagram:
   canvas = (boxes[:, :2] + boxes[:, 2:]).max(axis=0) + margin
   edges = np.asarray(b.edges, np.int32).reshape(-1, 4)
   return Diagram(
-      family=family,
-      element_type=np.asarray(b.types, np.int32),
-      boxes=boxes.astype(np.float32),
-      text_length=np.asarray(b.text, np.int32),
-      parent=np.asarray(b.parent, np.int32),
-      connector_source=edges[:, 0].copy(),
-      connector_target=edges[:, 1].copy(),
-      connector_type=edges[:, 2].copy(),
-      connector_direction=edges[:, 3].copy(),
-      canvas=canvas.astype(np.float32),
+    family=family,
+    element_type=np.asarray(b.types, np.int32),
+    boxes=boxes.astype(np.float32),
+    text_length=np.asarray(b.text, np.int32),
+    parent=np.asarray(b.parent, np.int32),
+    connector_source=edges[:, 0].copy(),
+    connector_target=edges[:, 1].copy(),
+    connector_type=edges[:, 2].copy(),
+    connector_direction=edges[:, 3].copy(),
+    canvas=canvas.astype(np.float32),
   )
 
 

@@ -40,17 +40,20 @@ def by_family(records: Sequence[dict[str, np.ndarray]]) -> list[tuple[str, list[
 
 
 def family_table(records: Sequence[dict[str, np.ndarray]]) -> str:
-  rows = ["| family | diagrams | elements (mean, range) | connectors (mean) | canvas w x h (median) "
-          "| aspect w/h (5-95 %) |",
-          "|---|---:|---|---:|---|---|"]
+  rows = [
+    "| family | diagrams | elements (mean, range) | connectors (mean) | canvas w x h (median) | aspect w/h (5-95 %) |",
+    "|---|---:|---|---:|---|---|",
+  ]
   for name, chosen in by_family(records):
     elements = np.array([r["num_elements"] for r in chosen])
     connectors = np.array([len(r["connector_source"]) for r in chosen])
     canvas = np.array([r["canvas"] for r in chosen])
     aspect = canvas[:, 0] / canvas[:, 1]
-    rows.append(f"| {name} | {len(chosen):,} | {elements.mean():.1f} ({elements.min()}-{elements.max()}) | "
-                f"{connectors.mean():.1f} | {np.median(canvas[:, 0]):,.0f} x {np.median(canvas[:, 1]):,.0f} | "
-                f"{np.percentile(aspect, 5):.2f}-{np.percentile(aspect, 95):.2f} |")
+    rows.append(
+      f"| {name} | {len(chosen):,} | {elements.mean():.1f} ({elements.min()}-{elements.max()}) | "
+      f"{connectors.mean():.1f} | {np.median(canvas[:, 0]):,.0f} x {np.median(canvas[:, 1]):,.0f} | "
+      f"{np.percentile(aspect, 5):.2f}-{np.percentile(aspect, 95):.2f} |"
+    )
   return "\n".join(rows)
 
 
@@ -59,9 +62,14 @@ def _padded(records: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
   from research.layout import boxes as boxes_lib
 
   size, edges = max(r["num_elements"] for r in records), max(max(len(r["connector_source"]) for r in records), 1)
-  out = {"boxes": np.zeros((len(records), size, 4)), "mask": np.zeros((len(records), size), bool),
-         "container": np.zeros((len(records), size), bool), "connectors": np.zeros((len(records), edges, 2), int),
-         "connector_mask": np.zeros((len(records), edges), bool), "directed": np.zeros((len(records), edges), bool)}
+  out = {
+    "boxes": np.zeros((len(records), size, 4)),
+    "mask": np.zeros((len(records), size), bool),
+    "container": np.zeros((len(records), size), bool),
+    "connectors": np.zeros((len(records), edges, 2), int),
+    "connector_mask": np.zeros((len(records), edges), bool),
+    "directed": np.zeros((len(records), edges), bool),
+  }
   containers = [g.T["lane"], g.T["column"], g.T["frame"]]
   for b, r in enumerate(records):
     n, m = r["num_elements"], len(r["connector_source"])
@@ -79,21 +87,24 @@ def _padded(records: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
 def metric_table(records: Sequence[dict[str, np.ndarray]]) -> str:
   from research.layout import diagram_metrics, metrics
 
-  rows = ["| family | alignment x100 (LayoutGAN++) | overlap (LayoutGAN++) | connector crossings | "
-          "connector length / diagonal | node-connector overlaps | flow consistency |",
-          "|---|---:|---:|---:|---:|---:|---:|"]
+  rows = [
+    "| family | alignment x100 (LayoutGAN++) | overlap (LayoutGAN++) | connector crossings | "
+    "connector length / diagonal | node-connector overlaps | flow consistency |",
+    "|---|---:|---:|---:|---:|---:|---:|",
+  ]
   for name, chosen in by_family(records):
     a = _padded(chosen)
     shapes = a["mask"] & ~a["container"]
     edges = (a["boxes"], a["mask"], a["connectors"], a["connector_mask"])
     flow = diagram_metrics.flow_direction_consistency(*edges, directed=a["directed"])
     rows.append(
-        f"| {name} | {100 * metrics.alignment_layoutganpp(a['normalised'], shapes).mean():.3f} | "
-        f"{metrics.overlap_layoutganpp(a['normalised'], shapes).mean():.3f} | "
-        f"{diagram_metrics.connector_crossings(*edges).mean():.2f} | "
-        f"{diagram_metrics.connector_length(*edges).mean():.3f} | "
-        f"{diagram_metrics.node_connector_overlaps(*edges, exclude=a['container']).mean():.2f} | "
-        f"{f'{np.nanmean(flow):.3f}' if np.any(np.isfinite(flow)) else '–'} |")
+      f"| {name} | {100 * metrics.alignment_layoutganpp(a['normalised'], shapes).mean():.3f} | "
+      f"{metrics.overlap_layoutganpp(a['normalised'], shapes).mean():.3f} | "
+      f"{diagram_metrics.connector_crossings(*edges).mean():.2f} | "
+      f"{diagram_metrics.connector_length(*edges).mean():.3f} | "
+      f"{diagram_metrics.node_connector_overlaps(*edges, exclude=a['container']).mean():.2f} | "
+      f"{f'{np.nanmean(flow):.3f}' if np.any(np.isfinite(flow)) else '–'} |"
+    )
   return "\n".join(rows)
 
 
@@ -104,12 +115,16 @@ def plot_distributions(records: Sequence[dict[str, np.ndarray]], path: str) -> N
   import matplotlib.pyplot as plt
 
   panels = (
-      ("elements per diagram", lambda r: [r["num_elements"]], np.arange(0, 205, 5)),
-      ("element width (units)", lambda r: r["boxes"][:, 2], np.arange(0, 1010, 20)),
-      ("element height (units)", lambda r: r["boxes"][:, 3], np.arange(0, 1010, 20)),
-      ("connectors per element (degree)",
-       lambda r: np.bincount(np.concatenate([r["connector_source"], r["connector_target"]]),
-                             minlength=r["num_elements"]), np.arange(-0.5, 12.5, 1)),
+    ("elements per diagram", lambda r: [r["num_elements"]], np.arange(0, 205, 5)),
+    ("element width (units)", lambda r: r["boxes"][:, 2], np.arange(0, 1010, 20)),
+    ("element height (units)", lambda r: r["boxes"][:, 3], np.arange(0, 1010, 20)),
+    (
+      "connectors per element (degree)",
+      lambda r: np.bincount(
+        np.concatenate([r["connector_source"], r["connector_target"]]), minlength=r["num_elements"]
+      ),
+      np.arange(-0.5, 12.5, 1),
+    ),
   )
   fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4))
   for ax, (title, values, bins) in zip(axes, panels):
@@ -130,12 +145,19 @@ def plot_samples(records: Sequence[dict[str, np.ndarray]], path: str, per_family
   draws = []
   for family, name in enumerate(g.FAMILIES):
     for r in [r for r in records if r["family"] == family][:per_family]:
-      draws.append(functools.partial(
-          render.draw_diagram, boxes=r["boxes"], element_type=r["element_type"], type_names=g.ELEMENT_TYPES,
-          parent=r["parent"], canvas=tuple(r["canvas"]),
+      draws.append(
+        functools.partial(
+          render.draw_diagram,
+          boxes=r["boxes"],
+          element_type=r["element_type"],
+          type_names=g.ELEMENT_TYPES,
+          parent=r["parent"],
+          canvas=tuple(r["canvas"]),
           connectors=(r["connector_source"], r["connector_target"], r["connector_direction"] == g.D["forward"]),
           curved=r["connector_type"] == g.C["loop_back"],
-          title=f"{name} #{r['diagram_id']} ({r['num_elements']} elements)"))
+          title=f"{name} #{r['diagram_id']} ({r['num_elements']} elements)",
+        )
+      )
   render.save_grid(draws, path, columns=per_family)
 
 

@@ -48,15 +48,15 @@ _ZIP_MAGIC = b"PK\x03\x04"
 # torch.<name> storage classes named in persistent ids, and their element types.
 # BFloat16 and complex storages have no numpy twin and are refused.
 _STORAGE_DTYPES = {
-    "DoubleStorage": np.float64,
-    "FloatStorage": np.float32,
-    "HalfStorage": np.float16,
-    "LongStorage": np.int64,
-    "IntStorage": np.int32,
-    "ShortStorage": np.int16,
-    "CharStorage": np.int8,
-    "ByteStorage": np.uint8,
-    "BoolStorage": np.bool_,
+  "DoubleStorage": np.float64,
+  "FloatStorage": np.float32,
+  "HalfStorage": np.float16,
+  "LongStorage": np.int64,
+  "IntStorage": np.int32,
+  "ShortStorage": np.int16,
+  "CharStorage": np.int8,
+  "ByteStorage": np.uint8,
+  "BoolStorage": np.bool_,
 }
 
 
@@ -106,12 +106,12 @@ class _Unpickler(pickle.Unpickler):
   """An unpickler that resolves only the globals in `self.allowed`."""
 
   def __init__(
-      self,
-      file: BinaryIO,
-      *,
-      name: str,
-      allowed: dict[tuple[str, str], Any],
-      persistent_load: Callable[[Any], Any] | None = None,
+    self,
+    file: BinaryIO,
+    *,
+    name: str,
+    allowed: dict[tuple[str, str], Any],
+    persistent_load: Callable[[Any], Any] | None = None,
   ):
     super().__init__(file)
     self._name = name
@@ -124,9 +124,9 @@ class _Unpickler(pickle.Unpickler):
     except KeyError:
       allowed = ", ".join(sorted(f"{m}.{n}" for m, n in self._allowed)) or "none"
       raise UnsafePickleError(
-          f"{self._name}: refusing to load the global {module}.{name}; only these are allowed: "
-          f"{allowed}. Loading it could run arbitrary code: this is not a pickle of torch tensors "
-          "like the ZINC files, or it was altered. Re-download the file from its source."
+        f"{self._name}: refusing to load the global {module}.{name}; only these are allowed: "
+        f"{allowed}. Loading it could run arbitrary code: this is not a pickle of torch tensors "
+        "like the ZINC files, or it was altered. Re-download the file from its source."
       ) from None
 
   def persistent_load(self, pid: Any) -> Any:
@@ -142,17 +142,17 @@ class _Reader:
     self._name = name
     numpy_scalar_modules = ("numpy.core.multiarray", "numpy._core.multiarray")
     self._outer_globals: dict[tuple[str, str], Any] = {
-        ("torch._utils", "_rebuild_tensor_v2"): self._rebuild_tensor,
-        ("torch.storage", "_load_from_bytes"): self._load_storage,
-        ("collections", "OrderedDict"): collections.OrderedDict,
-        ("numpy", "dtype"): np.dtype,
-        **{(module, "scalar"): _numpy_scalar for module in numpy_scalar_modules},
+      ("torch._utils", "_rebuild_tensor_v2"): self._rebuild_tensor,
+      ("torch.storage", "_load_from_bytes"): self._load_storage,
+      ("collections", "OrderedDict"): collections.OrderedDict,
+      ("numpy", "dtype"): np.dtype,
+      **{(module, "scalar"): _numpy_scalar for module in numpy_scalar_modules},
     }
     self._storage_globals = {("torch", n): _StorageType(n, np.dtype(d)) for n, d in _STORAGE_DTYPES.items()}
 
   def _error(self, problem: str) -> ValueError:
     return _MalformedError(
-        f"{self._name}: {problem}. The file is damaged or not in the expected format; re-download it."
+      f"{self._name}: {problem}. The file is damaged or not in the expected format; re-download it."
     )
 
   def load(self, file: BinaryIO) -> Any:
@@ -261,14 +261,14 @@ class _Reader:
     return np.frombuffer(data, dtype).astype(dtype.newbyteorder("="))  # a native-order copy
 
   def _rebuild_tensor(
-      self,
-      storage: Any,
-      offset: Any,
-      size: Any,
-      stride: Any,
-      requires_grad: Any = False,
-      backward_hooks: Any = None,
-      metadata: Any = None,
+    self,
+    storage: Any,
+    offset: Any,
+    size: Any,
+    stride: Any,
+    requires_grad: Any = False,
+    backward_hooks: Any = None,
+    metadata: Any = None,
   ) -> np.ndarray:
     """`torch._utils._rebuild_tensor_v2` -> a contiguous numpy array of the tensor."""
     del requires_grad, backward_hooks, metadata  # no meaning for numpy
@@ -281,7 +281,7 @@ class _Reader:
     last = offset + sum((n - 1) * s for n, s in zip(size, stride, strict=True))
     if last >= len(storage):
       raise self._error(
-          f"a tensor of size {size} and stride {stride} at offset {offset} overruns its storage of {len(storage)}"
+        f"a tensor of size {size} and stride {stride} at offset {offset} overruns its storage of {len(storage)}"
       )
     contiguous = [math.prod(size[i + 1 :]) for i in range(len(size))]
     if all(n == 1 or s == c for n, s, c in zip(size, stride, contiguous, strict=True)):

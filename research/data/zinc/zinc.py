@@ -99,9 +99,9 @@ DOWNLOAD_URL = "https://www.dropbox.com/s/feo9qle74kg48gy/molecules.zip?dl=1"
 INDEX_URL = "https://raw.githubusercontent.com/graphdeeplearning/benchmarking-gnns/master/data/molecules/{split}.index"
 SPLITS = ("train", "val", "test")
 NUM_GRAPHS = {
-    "subset": {"train": 10_000, "val": 1_000, "test": 1_000},
-    "full": {"train": 220_011, "val": 24_445, "test": 5_000},
-    "tiny": {"train": 6, "val": 2, "test": 2},
+  "subset": {"train": 10_000, "val": 1_000, "test": 1_000},
+  "full": {"train": 220_011, "val": 24_445, "test": 5_000},
+  "tiny": {"train": 6, "val": 2, "test": 2},
 }
 TINY_DIR = epath.Path(__file__).parent / "tiny"  # the shipped fixture that "tiny" and "tiny_paths" read
 # Atom types by id: element, explicit hydrogens, charge (from the dataset's atom_dict).
@@ -166,7 +166,7 @@ class ManualFiles:
           names = sorted(archive.namelist(), key=lambda n: (n != f"{_FOLDER}/{os.path.basename(n)}", n))
       except zipfile.BadZipFile as e:
         raise DataError(
-            f"{self._zip_path} is not a valid zip archive ({e}); re-download it from {DOWNLOAD_URL}."
+          f"{self._zip_path} is not a valid zip archive ({e}); re-download it from {DOWNLOAD_URL}."
         ) from e
       for name in names:
         if not name.endswith("/") and not name.startswith("__MACOSX/"):
@@ -204,22 +204,22 @@ def missing_files_message(manual_dir: epath.PathLike, missing: Sequence[str]) ->
   manual_dir = epath.Path(manual_dir)
   looked = f"looked in {_FOLDER}/, the directory itself and {_ZIP_NAME}" if manual_dir.is_dir() else "it does not exist"
   lines = [
-      f"ZINC needs {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not in the manual directory "
-      f"{manual_dir} ({looked}).",
+    f"ZINC needs {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not in the manual directory "
+    f"{manual_dir} ({looked}).",
   ]
   if any(name.endswith(".pickle") for name in missing):
     lines += [
-        "Download molecules.zip (the file PyTorch Geometric and Benchmarking GNNs use) into that directory; it may "
-        f"stay zipped or be extracted there so that {manual_dir / _FOLDER / 'train.pickle'} exists:",
-        f"  mkdir -p {manual_dir} && curl -L -o {manual_dir / _ZIP_NAME} '{DOWNLOAD_URL}'",
+      "Download molecules.zip (the file PyTorch Geometric and Benchmarking GNNs use) into that directory; it may "
+      f"stay zipped or be extracted there so that {manual_dir / _FOLDER / 'train.pickle'} exists:",
+      f"  mkdir -p {manual_dir} && curl -L -o {manual_dir / _ZIP_NAME} '{DOWNLOAD_URL}'",
     ]
   indices = [name for name in missing if name.endswith(".index")]
   if indices:
     target = manual_dir / _FOLDER
     downloads = [f"curl -L -o {target / name} '{INDEX_URL.format(split=name[: -len('.index')])}'" for name in indices]
     lines += [
-        f"The 12k subset's index files come from Benchmarking GNNs; put them in {target}/:",
-        "  " + " && ".join([f"mkdir -p {target}", *downloads]),
+      f"The 12k subset's index files come from Benchmarking GNNs; put them in {target}/:",
+      "  " + " && ".join([f"mkdir -p {target}", *downloads]),
     ]
   return "\n".join(lines)
 
@@ -231,9 +231,7 @@ def read_molecules(files: ManualFiles, split: str) -> list[Any]:
   with files.open(name) as f:
     molecules = torch_pickle.load(f, name=where)
   if not isinstance(molecules, list):
-    raise DataError(
-        f"{where} holds a {type(molecules).__name__}, not a list of molecules; re-download {DOWNLOAD_URL}."
-    )
+    raise DataError(f"{where} holds a {type(molecules).__name__}, not a list of molecules; re-download {DOWNLOAD_URL}.")
   return molecules
 
 
@@ -254,8 +252,8 @@ def read_index(files: ManualFiles, split: str, num_molecules: int) -> list[int]:
       raise DataError(f"{where}: {token[:40]!r} is not an integer. {fix}") from None
   if bad := [i for i in ids if not 0 <= i < num_molecules]:
     raise DataError(
-        f"{where}: index {bad[0]} is out of range for {split}.pickle, which holds {num_molecules} molecules; "
-        "the index and pickle files must come from the same release."
+      f"{where}: index {bad[0]} is out of range for {split}.pickle, which holds {num_molecules} molecules; "
+      "the index and pickle files must come from the same release."
     )
   if len(set(ids)) != len(ids):
     raise DataError(f"{where} lists some molecules more than once. {fix}")
@@ -304,21 +302,21 @@ def to_record(molecule: Any, graph_id: int, *, where: str, paths: bool = False) 
   senders, receivers = senders.astype(np.int32), receivers.astype(np.int32)
   eigvec, eigval = encodings.laplacian_pe(senders, receivers, n, PE_DIM, normalization="none", skip_trivial=False)
   sym_eigvec, sym_eigval = encodings.laplacian_pe(
-      senders, receivers, n, PE_DIM, normalization="sym", skip_trivial=False
+    senders, receivers, n, PE_DIM, normalization="sym", skip_trivial=False
   )
   record = {
-      "graph_id": np.int32(graph_id),
-      "num_nodes": np.int32(n),
-      "senders": senders,
-      "receivers": receivers,
-      "node_features": atoms[:, None],
-      "edge_features": bonds[senders, receivers][:, None],
-      "label": np.float32(label.reshape(())),
-      "rwse": encodings.rwse(senders, receivers, n, RWSE_DIM),
-      "lap_eigvec": eigvec,
-      "lap_eigval": eigval,
-      "lap_sym_eigvec": sym_eigvec,
-      "lap_sym_eigval": sym_eigval,
+    "graph_id": np.int32(graph_id),
+    "num_nodes": np.int32(n),
+    "senders": senders,
+    "receivers": receivers,
+    "node_features": atoms[:, None],
+    "edge_features": bonds[senders, receivers][:, None],
+    "label": np.float32(label.reshape(())),
+    "rwse": encodings.rwse(senders, receivers, n, RWSE_DIM),
+    "lap_eigvec": eigvec,
+    "lap_eigval": eigval,
+    "lap_sym_eigvec": sym_eigvec,
+    "lap_sym_eigval": sym_eigval,
   }
   if paths:  # a molecule has at most 4 * 38 directed bonds: int16 edge ids
     record["spd"] = shortest_paths.shortest_path_distances(senders, receivers, n)
@@ -341,28 +339,32 @@ class Zinc(ManualDirBuilder):
 
   VERSION = tfds.core.Version("1.1.0")
   RELEASE_NOTES = {
-      "1.0.0": "Initial release.",
-      "1.1.0": (
-          "lap_sym_eigvec / lap_sym_eigval: the first 16 eigenpairs of the symmetric normalised Laplacian, "
-          "trivial one kept (SAN's LPE). New config subset_paths: the 12k subset with Graphormer's spd and "
-          "path_edges (20 hops). Existing fields are unchanged."
-      ),
+    "1.0.0": "Initial release.",
+    "1.1.0": (
+      "lap_sym_eigvec / lap_sym_eigval: the first 16 eigenpairs of the symmetric normalised Laplacian, "
+      "trivial one kept (SAN's LPE). New config subset_paths: the 12k subset with Graphormer's spd and "
+      "path_edges (20 hops). Existing fields are unchanged."
+    ),
   }
   BUILDER_CONFIGS = [
-      ZincConfig(name="subset", description="Benchmarking GNNs' 12k subset: 10,000 / 1,000 / 1,000 graphs."),
-      ZincConfig(name="full", subset=False, description="All 249,456 graphs: 220,011 / 24,445 / 5,000."),
-      ZincConfig(
-          name="subset_paths", paths=True,
-          description="The 12k subset with Graphormer's shortest-path distances and path edges (20 hops).",
-      ),
-      ZincConfig(
-          name="tiny", tiny=True,
-          description="Smoke runs: the 6 / 2 / 2 molecules of the fixture shipped in zinc/tiny/ (not ZINC).",
-      ),
-      ZincConfig(
-          name="tiny_paths", tiny=True, paths=True,
-          description="Smoke runs: the shipped fixture's 6 / 2 / 2 molecules with spd and path_edges (not ZINC).",
-      ),
+    ZincConfig(name="subset", description="Benchmarking GNNs' 12k subset: 10,000 / 1,000 / 1,000 graphs."),
+    ZincConfig(name="full", subset=False, description="All 249,456 graphs: 220,011 / 24,445 / 5,000."),
+    ZincConfig(
+      name="subset_paths",
+      paths=True,
+      description="The 12k subset with Graphormer's shortest-path distances and path edges (20 hops).",
+    ),
+    ZincConfig(
+      name="tiny",
+      tiny=True,
+      description="Smoke runs: the 6 / 2 / 2 molecules of the fixture shipped in zinc/tiny/ (not ZINC).",
+    ),
+    ZincConfig(
+      name="tiny_paths",
+      tiny=True,
+      paths=True,
+      description="Smoke runs: the shipped fixture's 6 / 2 / 2 molecules with spd and path_edges (not ZINC).",
+    ),
   ]
   MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
   # TFDS derives code_path through `importlib_resources`, a backport that is not
@@ -372,26 +374,28 @@ class Zinc(ManualDirBuilder):
   def _info(self) -> tfds.core.DatasetInfo:
     tensor = tfds.features.Tensor
     return tfds.core.DatasetInfo(
-        builder=self,
-        description=__doc__,
-        features=tfds.features.FeaturesDict({
-            "graph_id": tfds.features.Scalar(np.int32),
-            "num_nodes": tfds.features.Scalar(np.int32),
-            "senders": tensor(shape=(None,), dtype=np.int32),
-            "receivers": tensor(shape=(None,), dtype=np.int32),
-            "node_features": tensor(shape=(None, 1), dtype=np.int32),
-            "edge_features": tensor(shape=(None, 1), dtype=np.int32),
-            "label": tfds.features.Scalar(np.float32),
-            "rwse": tensor(shape=(None, RWSE_DIM), dtype=np.float32),
-            "lap_eigvec": tensor(shape=(None, PE_DIM), dtype=np.float32),
-            "lap_eigval": tensor(shape=(PE_DIM,), dtype=np.float32),
-            "lap_sym_eigvec": tensor(shape=(None, PE_DIM), dtype=np.float32),
-            "lap_sym_eigval": tensor(shape=(PE_DIM,), dtype=np.float32),
-            **(self._path_features() if self.builder_config.paths else {}),
-        }),
-        disable_shuffling=True,  # record i of a split is PyG's ZINC(split)[i]
-        homepage="https://github.com/graphdeeplearning/benchmarking-gnns",
-        citation=_CITATION,
+      builder=self,
+      description=__doc__,
+      features=tfds.features.FeaturesDict(
+        {
+          "graph_id": tfds.features.Scalar(np.int32),
+          "num_nodes": tfds.features.Scalar(np.int32),
+          "senders": tensor(shape=(None,), dtype=np.int32),
+          "receivers": tensor(shape=(None,), dtype=np.int32),
+          "node_features": tensor(shape=(None, 1), dtype=np.int32),
+          "edge_features": tensor(shape=(None, 1), dtype=np.int32),
+          "label": tfds.features.Scalar(np.float32),
+          "rwse": tensor(shape=(None, RWSE_DIM), dtype=np.float32),
+          "lap_eigvec": tensor(shape=(None, PE_DIM), dtype=np.float32),
+          "lap_eigval": tensor(shape=(PE_DIM,), dtype=np.float32),
+          "lap_sym_eigvec": tensor(shape=(None, PE_DIM), dtype=np.float32),
+          "lap_sym_eigval": tensor(shape=(PE_DIM,), dtype=np.float32),
+          **(self._path_features() if self.builder_config.paths else {}),
+        }
+      ),
+      disable_shuffling=True,  # record i of a split is PyG's ZINC(split)[i]
+      homepage="https://github.com/graphdeeplearning/benchmarking-gnns",
+      citation=_CITATION,
     )
 
   @staticmethod

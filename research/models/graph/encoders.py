@@ -88,8 +88,9 @@ class BenchmarkingNodeEncoder(nnx.Module):
     self.feature = dense(node_in_dim, hidden_dim, axes=(None, "embed"), rngs=rngs) if node_in_dim > 0 else None
     self.constant = nnx.Param(_normal_init(rngs, hidden_dim)) if node_in_dim == 0 and pe == "none" else None
     self.pe_encoder = (
-        LinearPEEncoder(pe_dim, hidden_dim, field=PE_FIELDS[pe], sign_flip=pe != "rwse", rngs=rngs)
-        if pe != "none" else None
+      LinearPEEncoder(pe_dim, hidden_dim, field=PE_FIELDS[pe], sign_flip=pe != "rwse", rngs=rngs)
+      if pe != "none"
+      else None
     )
 
   def __call__(self, graph: GraphBatch) -> jax.Array:

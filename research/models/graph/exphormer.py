@@ -108,13 +108,13 @@ class ExphormerAttention(nnx.Module):
   """Exphormer's attention over any number of packed edge lists plus virtual nodes (module docstring)."""
 
   def __init__(
-      self,
-      dim: int,
-      num_heads: int,
-      *,
-      edge_dim: int | None = None,
-      use_edge_features: bool = True,
-      rngs: nnx.Rngs,
+    self,
+    dim: int,
+    num_heads: int,
+    *,
+    edge_dim: int | None = None,
+    use_edge_features: bool = True,
+    rngs: nnx.Rngs,
   ):
     if dim % num_heads:
       raise ConfigError(f"dim={dim} is not divisible by num_heads={num_heads}; choose a head count that divides it.")
@@ -131,8 +131,8 @@ class ExphormerAttention(nnx.Module):
     """E e per head, [..., H, d_k], or None without edge features."""
     if (features is None) != (self.E is None):
       raise ConfigError(
-          f"{what}: features are {'missing' if features is None else 'given'}, but this attention was built with "
-          f"use_edge_features={self.E is not None}; pass features for every edge set, or none."
+        f"{what}: features are {'missing' if features is None else 'given'}, but this attention was built with "
+        f"use_edge_features={self.E is not None}; pass features for every edge set, or none."
       )
     return None if features is None else self._heads(self.E(features))
 
@@ -152,11 +152,11 @@ class ExphormerAttention(nnx.Module):
     return self._weights(jnp.einsum("bnhc,bvhc,vhc->bnvh", real, virtual, e))
 
   def __call__(
-      self,
-      h: jax.Array,
-      graph: GraphBatch,
-      edge_sets: Sequence[AttentionEdges],
-      virtual: VirtualNodes | None = None,
+    self,
+    h: jax.Array,
+    graph: GraphBatch,
+    edge_sets: Sequence[AttentionEdges],
+    virtual: VirtualNodes | None = None,
   ) -> tuple[jax.Array, jax.Array | None]:
     """h: [B, N, D] -> (attention output [B, N, D], zero on padding; virtual outputs [B, V, D] or None)."""
     q, k, v = self._heads(self.Q(h)), self._heads(self.K(h)), self._heads(self.V(h))  # [B, N, H, d_k]
@@ -201,8 +201,10 @@ class EquivStableLapPE(nnx.Module):
     """-> [B, N, dim], zero on padded nodes."""
     k = self.num_frequencies
     if graph.lap_eigvec is None or graph.lap_eigvec.shape[-1] < k:
-      raise ConfigError(f"EquivStableLapPE reads {k} eigenvectors from graph.lap_eigvec; the batch has "
-                       f"{None if graph.lap_eigvec is None else graph.lap_eigvec.shape[-1]}.")
+      raise ConfigError(
+        f"EquivStableLapPE reads {k} eigenvectors from graph.lap_eigvec; the batch has "
+        f"{None if graph.lap_eigvec is None else graph.lap_eigvec.shape[-1]}."
+      )
     p = self.linear(graph.lap_eigvec[..., :k].astype(jnp.float32))
     return jnp.where(graph.node_mask[..., None], p, 0.0)
 
@@ -220,7 +222,7 @@ class EquivStableGatedGCNLayer(GatedGCNLayer):
     self.pe_gate = MLP(1, [dim], 1, in_axis=None, out_axis=None, rngs=rngs) if pe_gate else None
 
   def __call__(
-      self, h: jax.Array, e: jax.Array, graph: GraphBatch, pe: jax.Array | None = None
+    self, h: jax.Array, e: jax.Array, graph: GraphBatch, pe: jax.Array | None = None
   ) -> tuple[jax.Array, jax.Array]:
     """h: [B, N, D], e: [S, E, D], pe: [B, N, D] (with pe_gate) -> (h, e), zero on padding."""
     return super().__call__(h, e, graph, gate_scale=self.pe_gate_scale(graph, pe))
@@ -231,8 +233,9 @@ class EquivStableGatedGCNLayer(GatedGCNLayer):
       return None
     if pe is None:
       raise ConfigError("This GatedGCN gates by EquivStableLapPE distances; pass pe (the encoder's [B, N, D]).")
-    distance = jnp.sum((graph.gather(pe, graph.receivers) - graph.gather(pe, graph.senders)) ** 2, axis=-1,
-                       keepdims=True)  # [S, E, 1]
+    distance = jnp.sum(
+      (graph.gather(pe, graph.receivers) - graph.gather(pe, graph.senders)) ** 2, axis=-1, keepdims=True
+    )  # [S, E, 1]
     return jax.nn.sigmoid(self.pe_gate(distance))
 
 
@@ -240,15 +243,15 @@ class ExphormerLayer(nnx.Module):
   """One MultiLayer: GatedGCN and Exphormer attention side by side, summed, then an FFN (module docstring)."""
 
   def __init__(
-      self,
-      dim: int,
-      *,
-      num_heads: int,
-      local_model: str,
-      pe_gate: bool,
-      dropout: float,
-      batch_norm: bool,
-      rngs: nnx.Rngs,
+    self,
+    dim: int,
+    *,
+    num_heads: int,
+    local_model: str,
+    pe_gate: bool,
+    dropout: float,
+    batch_norm: bool,
+    rngs: nnx.Rngs,
   ):
     if local_model not in LOCAL_MODELS:
       raise ConfigError(f"Unknown local_model={local_model!r}; expected one of {LOCAL_MODELS}.")
@@ -265,13 +268,13 @@ class ExphormerLayer(nnx.Module):
     self.dropout = nnx.Dropout(dropout, rngs=rngs)
 
   def __call__(
-      self,
-      h: jax.Array,
-      e: jax.Array,
-      graph: GraphBatch,
-      edge_sets: Sequence[AttentionEdges],
-      virtual: VirtualNodes | None,
-      pe: jax.Array | None,
+    self,
+    h: jax.Array,
+    e: jax.Array,
+    graph: GraphBatch,
+    edge_sets: Sequence[AttentionEdges],
+    virtual: VirtualNodes | None,
+    pe: jax.Array | None,
   ) -> tuple[jax.Array, jax.Array, jax.Array | None]:
     """h: [B, N, D], e: [S, E, D] -> (h, e, virtual states [B, V, D] or None)."""
     mask = graph.node_mask
@@ -292,7 +295,7 @@ class AttentionGraphEmbeddings(nnx.Module):
 
   def __init__(self, dim: int, *, expander_edges: bool, num_virtual_nodes: int, rngs: nnx.Rngs):
     table = lambda rows: nnx.Embed(
-        rows, dim, embedding_init=nnx.with_partitioning(nnx.initializers.normal(1.0), (None, "embed")), rngs=rngs
+      rows, dim, embedding_init=nnx.with_partitioning(nnx.initializers.normal(1.0), (None, "embed")), rngs=rngs
     )
     self.expander_edge = table(1) if expander_edges else None
     self.num_virtual_nodes = num_virtual_nodes
@@ -307,9 +310,9 @@ class AttentionGraphEmbeddings(nnx.Module):
     """Initial virtual node states [B, V, D] and their edge features [V, D]."""
     init = self.virtual_node.embedding[...]
     return VirtualNodes(
-        h=jnp.broadcast_to(init, (batch_size,) + init.shape),
-        in_features=self.virtual_in.embedding[...],
-        out_features=self.virtual_out.embedding[...],
+      h=jnp.broadcast_to(init, (batch_size,) + init.shape),
+      in_features=self.virtual_in.embedding[...],
+      out_features=self.virtual_out.embedding[...],
     )
 
 
@@ -325,28 +328,28 @@ class Exphormer(nnx.Module):
   """
 
   def __init__(
-      self,
-      *,
-      hidden_dim: int,
-      num_layers: int,
-      num_heads: int,
-      out_dim: int,
-      node_in_dim: int = 0,
-      node_vocab: int = 0,
-      edge_in_dim: int = 0,
-      edge_vocab: int = 0,
-      local_model: str = "gated_gcn",
-      pe: str = "equivstable_lap",
-      pe_channels: int = 10,
-      real_edges: bool = True,
-      expander_edges: bool = True,
-      num_virtual_nodes: int = 0,
-      dropout: float = 0.0,
-      batch_norm: bool = True,
-      head: str = "node",
-      head_layers: int = 3,
-      graph_pooling: str = "mean",
-      rngs: nnx.Rngs,
+    self,
+    *,
+    hidden_dim: int,
+    num_layers: int,
+    num_heads: int,
+    out_dim: int,
+    node_in_dim: int = 0,
+    node_vocab: int = 0,
+    edge_in_dim: int = 0,
+    edge_vocab: int = 0,
+    local_model: str = "gated_gcn",
+    pe: str = "equivstable_lap",
+    pe_channels: int = 10,
+    real_edges: bool = True,
+    expander_edges: bool = True,
+    num_virtual_nodes: int = 0,
+    dropout: float = 0.0,
+    batch_norm: bool = True,
+    head: str = "node",
+    head_layers: int = 3,
+    graph_pooling: str = "mean",
+    rngs: nnx.Rngs,
   ):
     if pe not in PE_KINDS:
       raise ConfigError(f"Unknown pe={pe!r}; expected one of {PE_KINDS}.")
@@ -360,20 +363,20 @@ class Exphormer(nnx.Module):
     self.pe_encoder = EquivStableLapPE(pe_channels, hidden_dim, rngs=rngs) if pe != "none" else None
     self.edge_encoder = GPSEdgeEncoder(hidden_dim, edge_in_dim=edge_in_dim, edge_vocab=edge_vocab, rngs=rngs)
     self.attention_graph = AttentionGraphEmbeddings(
-        hidden_dim, expander_edges=expander_edges, num_virtual_nodes=num_virtual_nodes, rngs=rngs
+      hidden_dim, expander_edges=expander_edges, num_virtual_nodes=num_virtual_nodes, rngs=rngs
     )
     self.real_edges, self.expander_edges = real_edges, expander_edges
     self.layers = nnx.List(
-        ExphormerLayer(
-            hidden_dim,
-            num_heads=num_heads,
-            local_model=local_model,
-            pe_gate=pe != "none",
-            dropout=dropout,
-            batch_norm=batch_norm,
-            rngs=rngs,
-        )
-        for _ in range(num_layers)
+      ExphormerLayer(
+        hidden_dim,
+        num_heads=num_heads,
+        local_model=local_model,
+        pe_gate=pe != "none",
+        dropout=dropout,
+        batch_norm=batch_norm,
+        rngs=rngs,
+      )
+      for _ in range(num_layers)
     )
     self.head = GraphGPSHead(hidden_dim, out_dim, kind=head, num_layers=head_layers, pooling=graph_pooling, rngs=rngs)
 
@@ -388,10 +391,15 @@ class Exphormer(nnx.Module):
       sets.append(AttentionEdges(graph.senders, graph.receivers, graph.edge_mask, features))
     if self.expander_edges:
       if graph.expander_senders is None:
-        raise ConfigError("Exphormer(expander_edges=True) needs expander edges in the batch: set "
-                         "config.data.max_expander_edges (records with expander_senders/receivers).")
-      sets.append(AttentionEdges(graph.expander_senders, graph.expander_receivers, graph.expander_mask,
-                                 self.attention_graph.expander_feature()))
+        raise ConfigError(
+          "Exphormer(expander_edges=True) needs expander edges in the batch: set "
+          "config.data.max_expander_edges (records with expander_senders/receivers)."
+        )
+      sets.append(
+        AttentionEdges(
+          graph.expander_senders, graph.expander_receivers, graph.expander_mask, self.attention_graph.expander_feature()
+        )
+      )
     return sets
 
   def __call__(self, graph: GraphBatch) -> jax.Array:

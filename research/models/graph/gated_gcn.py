@@ -40,15 +40,15 @@ class GatedGCNLayer(nnx.Module):
   """One residual gated graph convolution on node and edge states of width `dim`."""
 
   def __init__(
-      self,
-      dim: int,
-      *,
-      dropout: float,
-      batch_norm: bool,
-      layer_norm: bool = False,
-      residual: bool,
-      dropout_before_residual: bool = False,
-      rngs: nnx.Rngs,
+    self,
+    dim: int,
+    *,
+    dropout: float,
+    batch_norm: bool,
+    layer_norm: bool = False,
+    residual: bool,
+    dropout_before_residual: bool = False,
+    rngs: nnx.Rngs,
   ):
     linear = lambda: dense(dim, dim, axes=("embed", "mlp"), rngs=rngs)
     self.A, self.B, self.C, self.D, self.E = linear(), linear(), linear(), linear(), linear()
@@ -59,7 +59,7 @@ class GatedGCNLayer(nnx.Module):
     self.dropout_before_residual = dropout_before_residual
 
   def __call__(
-      self, h: jax.Array, e: jax.Array, graph: GraphBatch, gate_scale: jax.Array | None = None
+    self, h: jax.Array, e: jax.Array, graph: GraphBatch, gate_scale: jax.Array | None = None
   ) -> tuple[jax.Array, jax.Array]:
     """h: [B, N, D], e: [S, E, D], gate_scale: r_ij [S, E, 1] or [S, E, D] -> updated (h, e), zero on padding."""
     senders, receivers, edge_mask = graph.senders, graph.receivers, graph.edge_mask
@@ -95,22 +95,22 @@ class GatedGCN(nnx.Module):
   """
 
   def __init__(
-      self,
-      *,
-      hidden_dim: int,
-      num_layers: int,
-      out_dim: int,
-      node_in_dim: int = 0,
-      edge_in_dim: int = 0,
-      pe: str = "none",
-      pe_dim: int = 0,
-      dropout: float = 0.0,
-      in_feat_dropout: float = 0.0,
-      readout: str = "mean",
-      batch_norm: bool = True,
-      layer_norm: bool = False,
-      residual: bool = True,
-      rngs: nnx.Rngs,
+    self,
+    *,
+    hidden_dim: int,
+    num_layers: int,
+    out_dim: int,
+    node_in_dim: int = 0,
+    edge_in_dim: int = 0,
+    pe: str = "none",
+    pe_dim: int = 0,
+    dropout: float = 0.0,
+    in_feat_dropout: float = 0.0,
+    readout: str = "mean",
+    batch_norm: bool = True,
+    layer_norm: bool = False,
+    residual: bool = True,
+    rngs: nnx.Rngs,
   ):
     if readout not in READOUTS:
       raise ConfigError(f"Unknown readout={readout!r}; expected one of {READOUTS}.")
@@ -118,10 +118,10 @@ class GatedGCN(nnx.Module):
     self.edge_encoder = BenchmarkingEdgeEncoder(edge_in_dim, hidden_dim, rngs=rngs)
     self.in_feat_dropout = nnx.Dropout(in_feat_dropout, rngs=rngs)
     self.layers = nnx.List(
-        GatedGCNLayer(
-            hidden_dim, dropout=dropout, batch_norm=batch_norm, layer_norm=layer_norm, residual=residual, rngs=rngs
-        )
-        for _ in range(num_layers)
+      GatedGCNLayer(
+        hidden_dim, dropout=dropout, batch_norm=batch_norm, layer_norm=layer_norm, residual=residual, rngs=rngs
+      )
+      for _ in range(num_layers)
     )
     self.head = MLPReadout(hidden_dim, out_dim, rngs=rngs)
     self.readout = readout

@@ -54,17 +54,17 @@ class GPSLayer(nnx.Module):
   """One GPS layer: local MPNN and global attention side by side, summed, then an FFN."""
 
   def __init__(
-      self,
-      dim: int,
-      *,
-      local_model: str,
-      global_model: str,
-      num_heads: int,
-      dropout: float,
-      attn_dropout: float,
-      batch_norm: bool,
-      layer_norm: bool,
-      rngs: nnx.Rngs,
+    self,
+    dim: int,
+    *,
+    local_model: str,
+    global_model: str,
+    num_heads: int,
+    dropout: float,
+    attn_dropout: float,
+    batch_norm: bool,
+    layer_norm: bool,
+    rngs: nnx.Rngs,
   ):
     if local_model not in LOCAL_MODELS:
       raise ConfigError(f"Unknown local_model={local_model!r}; expected one of {LOCAL_MODELS}.")
@@ -78,7 +78,7 @@ class GPSLayer(nnx.Module):
     self.local_model = local_model
     if local_model == "gated_gcn":
       self.local = GatedGCNLayer(
-          dim, dropout=dropout, batch_norm=True, residual=True, dropout_before_residual=True, rngs=rngs
+        dim, dropout=dropout, batch_norm=True, residual=True, dropout_before_residual=True, rngs=rngs
       )
     elif local_model == "gine":
       self.local = GINEConv(dim, rngs=rngs)
@@ -127,57 +127,57 @@ class GPS(nnx.Module):
   """
 
   def __init__(
-      self,
-      *,
-      hidden_dim: int,
-      num_layers: int,
-      num_heads: int,
-      out_dim: int,
-      node_in_dim: int = 0,
-      node_vocab: int = 0,
-      edge_in_dim: int = 0,
-      edge_vocab: int = 0,
-      local_model: str = "gated_gcn",
-      global_model: str = "transformer",
-      pe: str = "none",
-      pe_dim: int = 0,
-      pe_channels: int = 0,
-      pe_layers: int = 2,
-      pe_heads: int = 4,
-      dropout: float = 0.0,
-      attn_dropout: float = 0.0,
-      batch_norm: bool = True,
-      layer_norm: bool = False,
-      head: str = "node",
-      head_layers: int = 3,
-      graph_pooling: str = "mean",
-      rngs: nnx.Rngs,
+    self,
+    *,
+    hidden_dim: int,
+    num_layers: int,
+    num_heads: int,
+    out_dim: int,
+    node_in_dim: int = 0,
+    node_vocab: int = 0,
+    edge_in_dim: int = 0,
+    edge_vocab: int = 0,
+    local_model: str = "gated_gcn",
+    global_model: str = "transformer",
+    pe: str = "none",
+    pe_dim: int = 0,
+    pe_channels: int = 0,
+    pe_layers: int = 2,
+    pe_heads: int = 4,
+    dropout: float = 0.0,
+    attn_dropout: float = 0.0,
+    batch_norm: bool = True,
+    layer_norm: bool = False,
+    head: str = "node",
+    head_layers: int = 3,
+    graph_pooling: str = "mean",
+    rngs: nnx.Rngs,
   ):
     self.node_encoder = GPSNodeEncoder(
-        hidden_dim,
-        node_in_dim=node_in_dim,
-        node_vocab=node_vocab,
-        pe=pe,
-        pe_dim=pe_dim,
-        pe_channels=pe_channels,
-        pe_layers=pe_layers,
-        pe_heads=pe_heads,
-        rngs=rngs,
+      hidden_dim,
+      node_in_dim=node_in_dim,
+      node_vocab=node_vocab,
+      pe=pe,
+      pe_dim=pe_dim,
+      pe_channels=pe_channels,
+      pe_layers=pe_layers,
+      pe_heads=pe_heads,
+      rngs=rngs,
     )
     self.edge_encoder = GPSEdgeEncoder(hidden_dim, edge_in_dim=edge_in_dim, edge_vocab=edge_vocab, rngs=rngs)
     self.layers = nnx.List(
-        GPSLayer(
-            hidden_dim,
-            local_model=local_model,
-            global_model=global_model,
-            num_heads=num_heads,
-            dropout=dropout,
-            attn_dropout=attn_dropout,
-            batch_norm=batch_norm,
-            layer_norm=layer_norm,
-            rngs=rngs,
-        )
-        for _ in range(num_layers)
+      GPSLayer(
+        hidden_dim,
+        local_model=local_model,
+        global_model=global_model,
+        num_heads=num_heads,
+        dropout=dropout,
+        attn_dropout=attn_dropout,
+        batch_norm=batch_norm,
+        layer_norm=layer_norm,
+        rngs=rngs,
+      )
+      for _ in range(num_layers)
     )
     self.head = GraphGPSHead(hidden_dim, out_dim, kind=head, num_layers=head_layers, pooling=graph_pooling, rngs=rngs)
 

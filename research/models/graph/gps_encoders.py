@@ -50,8 +50,8 @@ class FeatureEmbedding(nnx.Module):
   def __init__(self, in_dim: int, out_dim: int, *, vocab_size: int = 0, rngs: nnx.Rngs):
     if vocab_size < 0 or (vocab_size == 0 and in_dim <= 0):
       raise ConfigError(
-          f"A feature embedding needs float features (in_dim > 0, got {in_dim}) or category ids "
-          f"(vocab_size > 0, got {vocab_size})."
+        f"A feature embedding needs float features (in_dim > 0, got {in_dim}) or category ids "
+        f"(vocab_size > 0, got {vocab_size})."
       )
     self.vocab_size = vocab_size
     if vocab_size:
@@ -66,8 +66,8 @@ class FeatureEmbedding(nnx.Module):
       return self.linear(x.astype(jnp.float32))
     if x.shape[-1] != 1 or not jnp.issubdtype(x.dtype, jnp.integer):
       raise ConfigError(
-          f"A categorical feature embedding (vocab_size={self.vocab_size}) reads one integer id per entry; "
-          f"got features of shape {x.shape} and dtype {x.dtype}."
+        f"A categorical feature embedding (vocab_size={self.vocab_size}) reads one integer id per entry; "
+        f"got features of shape {x.shape} and dtype {x.dtype}."
       )
     return self.table(x[..., 0])
 
@@ -104,8 +104,10 @@ class LapPEDeepSet(nnx.Module):
     """-> [B, N, pe_dim]."""
     k = self.num_frequencies
     if graph.lap_eigvec is None or graph.lap_eigvec.shape[-1] < k:
-      raise ConfigError(f"LapPE reads {k} eigenvectors from graph.lap_eigvec; the batch has "
-                       f"{None if graph.lap_eigvec is None else graph.lap_eigvec.shape[-1]}.")
+      raise ConfigError(
+        f"LapPE reads {k} eigenvectors from graph.lap_eigvec; the batch has "
+        f"{None if graph.lap_eigvec is None else graph.lap_eigvec.shape[-1]}."
+      )
     eigvec, eigval = graph.lap_eigvec[..., :k], graph.lap_eigval[..., :k]  # [B, N, K], [B, K]
     if not self.deterministic:
       eigvec = random_sign_flip(self.rngs(), eigvec)
@@ -129,35 +131,39 @@ class LearnedLPE(nnx.Module):
   """
 
   def __init__(
-      self,
-      num_frequencies: int,
-      dim: int,
-      *,
-      num_layers: int,
-      num_heads: int,
-      ffn_dim: int = 2048,
-      dropout: float = 0.1,
-      sign_flip: bool = False,
-      eigenpairs: str = "lap",
-      normalize_rows: bool = False,
-      rngs: nnx.Rngs,
+    self,
+    num_frequencies: int,
+    dim: int,
+    *,
+    num_layers: int,
+    num_heads: int,
+    ffn_dim: int = 2048,
+    dropout: float = 0.1,
+    sign_flip: bool = False,
+    eigenpairs: str = "lap",
+    normalize_rows: bool = False,
+    rngs: nnx.Rngs,
   ):
     if eigenpairs not in LPE_EIGENPAIRS:
-      raise ConfigError(f"lpe_eigenpairs={eigenpairs!r} names no eigenpair fields of the batch; use one of "
-                       f"{LPE_EIGENPAIRS} (graph.<name>_eigvec / <name>_eigval).")
+      raise ConfigError(
+        f"lpe_eigenpairs={eigenpairs!r} names no eigenpair fields of the batch; use one of "
+        f"{LPE_EIGENPAIRS} (graph.<name>_eigvec / <name>_eigval)."
+      )
     if num_frequencies < 1:
       raise ConfigError(f"The learned LPE needs >= 1 eigenpairs (frequencies); got {num_frequencies}.")
     if num_layers < 1:
       raise ConfigError(f"The learned LPE needs >= 1 Transformer layers; got {num_layers}.")
     if dim % num_heads:
-      raise ConfigError(f"The learned LPE's width {dim} is not divisible by its {num_heads} heads "
-                       "(GPS: pe_dim / pe_heads; SAN: lpe_dim / lpe_heads).")
+      raise ConfigError(
+        f"The learned LPE's width {dim} is not divisible by its {num_heads} heads "
+        "(GPS: pe_dim / pe_heads; SAN: lpe_dim / lpe_heads)."
+      )
     self.num_frequencies = num_frequencies
     self.eigenpairs = eigenpairs
     self.normalize_rows = normalize_rows
     self.linear_A = dense(2, dim, axes=(None, "embed"), rngs=rngs)
     self.layers = nnx.List(
-        PostNormEncoderLayer(dim, num_heads, ffn_dim=ffn_dim, dropout=dropout, rngs=rngs) for _ in range(num_layers)
+      PostNormEncoderLayer(dim, num_heads, ffn_dim=ffn_dim, dropout=dropout, rngs=rngs) for _ in range(num_layers)
     )
     self.sign_flip = sign_flip
     self.deterministic = False  # model.eval() sets True: no sign flip
@@ -169,8 +175,10 @@ class LearnedLPE(nnx.Module):
     vectors, values = (getattr(graph, f"{self.eigenpairs}_{kind}") for kind in ("eigvec", "eigval"))
     for kind, x in (("eigvec", vectors), ("eigval", values)):
       if x is None or x.shape[-1] < m:
-        raise ConfigError(f"The learned LPE reads {m} eigenpairs from graph.{self.eigenpairs}_{kind}; "
-                         f"the batch has {None if x is None else x.shape[-1]}.")
+        raise ConfigError(
+          f"The learned LPE reads {m} eigenpairs from graph.{self.eigenpairs}_{kind}; "
+          f"the batch has {None if x is None else x.shape[-1]}."
+        )
     exists = frequency_mask(graph.node_mask, m)[:, None, :] & graph.node_mask[:, :, None]  # [B, N, m]
     eigvec = jnp.where(exists, vectors[..., :m].astype(jnp.float32), 0.0)  # [B, N, m]
     if self.normalize_rows:
@@ -208,8 +216,10 @@ class RWSELinear(nnx.Module):
   def __call__(self, graph: GraphBatch) -> jax.Array:
     """-> [B, N, pe_dim]."""
     if graph.rwse is None or graph.rwse.shape[-1] < self.num_steps:
-      raise ConfigError(f"RWSE reads {self.num_steps} walk lengths from graph.rwse; the batch has "
-                       f"{None if graph.rwse is None else graph.rwse.shape[-1]}.")
+      raise ConfigError(
+        f"RWSE reads {self.num_steps} walk lengths from graph.rwse; the batch has "
+        f"{None if graph.rwse is None else graph.rwse.shape[-1]}."
+      )
     x = graph.rwse[..., : self.num_steps]
     if self.raw_norm is not None:
       x = self.raw_norm(x, graph.node_mask)
@@ -220,17 +230,17 @@ class GPSNodeEncoder(nnx.Module):
   """h^0 = [embed(x) || PE]: [B, N, hidden], zero on padded nodes."""
 
   def __init__(
-      self,
-      hidden_dim: int,
-      *,
-      node_in_dim: int,
-      node_vocab: int = 0,
-      pe: str = "none",
-      pe_dim: int = 0,
-      pe_channels: int = 0,
-      pe_layers: int = 2,
-      pe_heads: int = 4,
-      rngs: nnx.Rngs,
+    self,
+    hidden_dim: int,
+    *,
+    node_in_dim: int,
+    node_vocab: int = 0,
+    pe: str = "none",
+    pe_dim: int = 0,
+    pe_channels: int = 0,
+    pe_layers: int = 2,
+    pe_heads: int = 4,
+    rngs: nnx.Rngs,
   ):
     if pe not in GPS_PE_KINDS:
       raise ConfigError(f"Unknown pe={pe!r}; expected one of {GPS_PE_KINDS}.")

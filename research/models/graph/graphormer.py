@@ -74,11 +74,11 @@ _gelu = functools.partial(jax.nn.gelu, approximate=False)  # torch nn.GELU: exac
 def _linear(in_dim: int, out_dim: int, axes: tuple[str | None, str | None], std: float, rngs: nnx.Rngs) -> nnx.Linear:
   """nn.Linear with weights N(0, std^2) and zero bias, on logical `axes`."""
   return nnx.Linear(
-      in_dim,
-      out_dim,
-      kernel_init=nnx.with_partitioning(nnx.initializers.normal(std), axes),
-      bias_init=nnx.with_partitioning(nnx.initializers.zeros_init(), (axes[1],)),
-      rngs=rngs,
+    in_dim,
+    out_dim,
+    kernel_init=nnx.with_partitioning(nnx.initializers.normal(std), axes),
+    bias_init=nnx.with_partitioning(nnx.initializers.zeros_init(), (axes[1],)),
+    rngs=rngs,
   )
 
 
@@ -98,8 +98,8 @@ def _integer_ids(x: jax.Array | None, name: str) -> jax.Array:
   """Checks that graph.<name> holds integer ids [..., F]."""
   if x is None or not jnp.issubdtype(x.dtype, jnp.integer):
     raise ConfigError(
-        f"Graphormer embeds integer category ids from graph.{name}; got "
-        f"{None if x is None else f'dtype {x.dtype}, shape {x.shape}'}."
+      f"Graphormer embeds integer category ids from graph.{name}; got "
+      f"{None if x is None else f'dtype {x.dtype}, shape {x.shape}'}."
     )
   return x
 
@@ -113,14 +113,14 @@ class GraphormerAttentionBias(nnx.Module):
   """Spatial encoding, multi-hop edge encoding and the token's virtual distance: [B, H, T, T]."""
 
   def __init__(
-      self,
-      num_heads: int,
-      *,
-      num_spatial: int,
-      edge_vocab: int,
-      num_edge_distances: int,
-      multi_hop_max_dist: int,
-      rngs: nnx.Rngs,
+    self,
+    num_heads: int,
+    *,
+    num_spatial: int,
+    edge_vocab: int,
+    num_edge_distances: int,
+    multi_hop_max_dist: int,
+    rngs: nnx.Rngs,
   ):
     if num_spatial < 2:
       raise ConfigError(f"num_spatial={num_spatial} must be >= 2 (row 0 pads, row 1 is distance 0).")
@@ -128,8 +128,8 @@ class GraphormerAttentionBias(nnx.Module):
       raise ConfigError(f"edge_vocab={edge_vocab} must be >= 0 (0: no edge encoding).")
     if edge_vocab and not 1 <= multi_hop_max_dist <= num_edge_distances:
       raise ConfigError(
-          f"multi_hop_max_dist={multi_hop_max_dist} must be in [1, num_edge_distances={num_edge_distances}]: "
-          "each hop has its own [H, H] matrix."
+        f"multi_hop_max_dist={multi_hop_max_dist} must be in [1, num_edge_distances={num_edge_distances}]: "
+        "each hop has its own [H, H] matrix."
       )
     self.num_heads = num_heads
     self.num_spatial = num_spatial
@@ -145,8 +145,10 @@ class GraphormerAttentionBias(nnx.Module):
   def spatial_bias(self, graph: GraphBatch) -> jax.Array:
     """b[phi(i, j) + 1] on node pairs: [B, H, N, N] (row 0 on padded pairs, which the key mask hides)."""
     if graph.spd is None:
-      raise ConfigError("Graphormer reads shortest-path distances from graph.spd, but the batch has none; "
-                       "store 'spd' (research.graph.shortest_paths.shortest_path_distances) in the records.")
+      raise ConfigError(
+        "Graphormer reads shortest-path distances from graph.spd, but the batch has none; "
+        "store 'spd' (research.graph.shortest_paths.shortest_path_distances) in the records."
+      )
     index = _clip_index(graph.spd.astype(jnp.int32) + 1, self.num_spatial)  # [B, N, N]
     return jnp.moveaxis(self.spatial(index), -1, 1)  # [B, H, N, N]
 
@@ -155,9 +157,9 @@ class GraphormerAttentionBias(nnx.Module):
     k = self.multi_hop_max_dist
     if graph.path_edges is None or graph.path_edges.shape[-1] < k:
       raise ConfigError(
-          f"Graphormer's edge encoding reads {k} hops (multi_hop_max_dist) from graph.path_edges; the batch has "
-          f"{'none' if graph.path_edges is None else graph.path_edges.shape[-1]}. Store 'path_edges' "
-          f"(research.graph.shortest_paths.shortest_path_edges) with max_distance >= {k}."
+        f"Graphormer's edge encoding reads {k} hops (multi_hop_max_dist) from graph.path_edges; the batch has "
+        f"{'none' if graph.path_edges is None else graph.path_edges.shape[-1]}. Store 'path_edges' "
+        f"(research.graph.shortest_paths.shortest_path_edges) with max_distance >= {k}."
       )
     features = _integer_ids(graph.edge_features, "edge_features")  # [S, E, F]
     e = jnp.mean(self.edge(features), axis=-2)  # [S, E, H]
@@ -184,16 +186,16 @@ class GraphormerLayer(nnx.Module):
   """Pre-LN Transformer layer with an additive attention bias (v1.0 `EncoderLayer`)."""
 
   def __init__(
-      self,
-      dim: int,
-      ffn_dim: int,
-      num_heads: int,
-      *,
-      dropout: float,
-      attention_dropout: float,
-      activation_dropout: float,
-      init_std: float,
-      rngs: nnx.Rngs,
+    self,
+    dim: int,
+    ffn_dim: int,
+    num_heads: int,
+    *,
+    dropout: float,
+    attention_dropout: float,
+    activation_dropout: float,
+    init_std: float,
+    rngs: nnx.Rngs,
   ):
     self.norm_attn = nnx.LayerNorm(dim, epsilon=1e-5, rngs=rngs)
     self.attention = MultiHeadAttention(dim, num_heads, weights_dropout=attention_dropout, rngs=rngs)
@@ -228,25 +230,25 @@ class Graphormer(nnx.Module):
   """
 
   def __init__(
-      self,
-      *,
-      hidden_dim: int,
-      num_layers: int,
-      num_heads: int,
-      out_dim: int,
-      node_vocab: int,
-      edge_vocab: int = 0,
-      ffn_dim: int | None = None,
-      num_degrees: int = 64,
-      num_spatial: int = 40,
-      num_edge_distances: int = 40,
-      multi_hop_max_dist: int = 20,
-      directed_degrees: bool = False,
-      dropout: float = 0.0,
-      input_dropout: float = 0.0,
-      attention_dropout: float = 0.0,
-      activation_dropout: float = 0.0,
-      rngs: nnx.Rngs,
+    self,
+    *,
+    hidden_dim: int,
+    num_layers: int,
+    num_heads: int,
+    out_dim: int,
+    node_vocab: int,
+    edge_vocab: int = 0,
+    ffn_dim: int | None = None,
+    num_degrees: int = 64,
+    num_spatial: int = 40,
+    num_edge_distances: int = 40,
+    multi_hop_max_dist: int = 20,
+    directed_degrees: bool = False,
+    dropout: float = 0.0,
+    input_dropout: float = 0.0,
+    attention_dropout: float = 0.0,
+    activation_dropout: float = 0.0,
+    rngs: nnx.Rngs,
   ):
     if node_vocab < 1:
       raise ConfigError(f"node_vocab={node_vocab} must be >= 1: Graphormer embeds integer node features.")
@@ -262,26 +264,26 @@ class Graphormer(nnx.Module):
     self.out_degree = _embedding(num_degrees, hidden_dim, "embed", rngs)
     self.graph_token = _param((hidden_dim,), ("embed",), rngs)
     self.attention_bias = GraphormerAttentionBias(
-        num_heads,
-        num_spatial=num_spatial,
-        edge_vocab=edge_vocab,
-        num_edge_distances=num_edge_distances,
-        multi_hop_max_dist=multi_hop_max_dist,
-        rngs=rngs,
+      num_heads,
+      num_spatial=num_spatial,
+      edge_vocab=edge_vocab,
+      num_edge_distances=num_edge_distances,
+      multi_hop_max_dist=multi_hop_max_dist,
+      rngs=rngs,
     )
     self.input_dropout = nnx.Dropout(input_dropout, rngs=rngs)
     self.layers = nnx.List(
-        GraphormerLayer(
-            hidden_dim,
-            ffn_dim or hidden_dim,
-            num_heads,
-            dropout=dropout,
-            attention_dropout=attention_dropout,
-            activation_dropout=activation_dropout,
-            init_std=init_std,
-            rngs=rngs,
-        )
-        for _ in range(num_layers)
+      GraphormerLayer(
+        hidden_dim,
+        ffn_dim or hidden_dim,
+        num_heads,
+        dropout=dropout,
+        attention_dropout=attention_dropout,
+        activation_dropout=activation_dropout,
+        init_std=init_std,
+        rngs=rngs,
+      )
+      for _ in range(num_layers)
     )
     self.final_norm = nnx.LayerNorm(hidden_dim, epsilon=1e-5, rngs=rngs)
     self.head = _linear(hidden_dim, out_dim, ("embed", "vocab"), init_std, rngs)

@@ -61,7 +61,6 @@ from research.nn.dense import AxisNames, dense
 from research.nn.mlp import MLP
 from research.nn.norm import Norm
 
-
 _rrwp_dense = jax.jit(rrwp_dense, static_argnums=4)  # one compiled computation, also when run eagerly
 
 _xavier_normal = nnx.initializers.variance_scaling(1.0, "fan_avg", "normal")  # torch xavier_normal_
@@ -118,7 +117,7 @@ class GritAttention(nnx.Module):
     # torch xavier_normal_ of Aw [d, H, 1] and VeRow [d, H, d] (fans: dim 1 x rest, dim 0 x rest).
     self.score = _normal_param(rngs, (d, num_heads), math.sqrt(2.0 / (num_heads + d)), (None, "heads"))  # W_A
     self.pair_value = _normal_param(
-        rngs, (d, num_heads, d), math.sqrt(2.0 / (num_heads * d + d * d)), (None, "heads", None)
+      rngs, (d, num_heads, d), math.sqrt(2.0 / (num_heads * d + d * d)), (None, "heads", None)
     )  # W_Ev
     self.dropout = nnx.Dropout(attn_dropout, rngs=rngs)
 
@@ -145,16 +144,16 @@ class GritLayer(nnx.Module):
   """One GRIT Transformer layer (GritTransformerLayer): attention, degree scaler, residuals, norms, FFN."""
 
   def __init__(
-      self,
-      dim: int,
-      num_heads: int,
-      *,
-      dropout: float,
-      attn_dropout: float,
-      clamp: float | None = 5.0,
-      batch_norm: bool = True,
-      layer_norm: bool = False,
-      rngs: nnx.Rngs,
+    self,
+    dim: int,
+    num_heads: int,
+    *,
+    dropout: float,
+    attn_dropout: float,
+    clamp: float | None = 5.0,
+    batch_norm: bool = True,
+    layer_norm: bool = False,
+    rngs: nnx.Rngs,
   ):
     self.attention = GritAttention(dim, num_heads, attn_dropout=attn_dropout, clamp=clamp, rngs=rngs)
     self.deg_coef = _normal_param(rngs, (dim, 2), math.sqrt(2.0 / (2 * dim + 2)), ("heads", None))  # theta_1, theta_2
@@ -166,7 +165,7 @@ class GritLayer(nnx.Module):
     self.dropout = nnx.Dropout(dropout, rngs=rngs)
 
   def __call__(
-      self, h: jax.Array, e: jax.Array, log_deg: jax.Array, node_mask: jax.Array, pair_mask: jax.Array
+    self, h: jax.Array, e: jax.Array, log_deg: jax.Array, node_mask: jax.Array, pair_mask: jax.Array
   ) -> tuple[jax.Array, jax.Array]:
     """h [B, N, D], e [B, N, N, D], log_deg [B, N, 1] -> (h, e), zero on padding."""
     h_attn, e_attn = self.attention(h, e, pair_mask)
@@ -188,26 +187,26 @@ class GRIT(nnx.Module):
   """
 
   def __init__(
-      self,
-      *,
-      hidden_dim: int,
-      num_layers: int,
-      num_heads: int,
-      out_dim: int,
-      node_in_dim: int = 0,
-      node_vocab: int = 0,
-      edge_in_dim: int = 0,
-      edge_vocab: int = 0,
-      rrwp_steps: int = 21,
-      dropout: float = 0.0,
-      attn_dropout: float = 0.0,
-      attn_clamp: float | None = 5.0,
-      batch_norm: bool = True,
-      layer_norm: bool = False,
-      head: str = "node",
-      head_layers: int = 3,
-      graph_pooling: str = "mean",
-      rngs: nnx.Rngs,
+    self,
+    *,
+    hidden_dim: int,
+    num_layers: int,
+    num_heads: int,
+    out_dim: int,
+    node_in_dim: int = 0,
+    node_vocab: int = 0,
+    edge_in_dim: int = 0,
+    edge_vocab: int = 0,
+    rrwp_steps: int = 21,
+    dropout: float = 0.0,
+    attn_dropout: float = 0.0,
+    attn_clamp: float | None = 5.0,
+    batch_norm: bool = True,
+    layer_norm: bool = False,
+    head: str = "node",
+    head_layers: int = 3,
+    graph_pooling: str = "mean",
+    rngs: nnx.Rngs,
   ):
     if rrwp_steps < 1:
       raise ConfigError(f"rrwp_steps={rrwp_steps} must be >= 1 (RRWP channels, the identity included).")
@@ -218,17 +217,17 @@ class GRIT(nnx.Module):
     self.edge_encoder = GPSEdgeEncoder(hidden_dim, edge_in_dim=edge_in_dim, edge_vocab=edge_vocab, rngs=rngs)
     self.rrwp_encoder = RRWPEncoder(rrwp_steps, hidden_dim, rngs=rngs)
     self.layers = nnx.List(
-        GritLayer(
-            hidden_dim,
-            num_heads,
-            dropout=dropout,
-            attn_dropout=attn_dropout,
-            clamp=attn_clamp,
-            batch_norm=batch_norm,
-            layer_norm=layer_norm,
-            rngs=rngs,
-        )
-        for _ in range(num_layers)
+      GritLayer(
+        hidden_dim,
+        num_heads,
+        dropout=dropout,
+        attn_dropout=attn_dropout,
+        clamp=attn_clamp,
+        batch_norm=batch_norm,
+        layer_norm=layer_norm,
+        rngs=rngs,
+      )
+      for _ in range(num_layers)
     )
     self.head = GraphGPSHead(hidden_dim, out_dim, kind=head, num_layers=head_layers, pooling=graph_pooling, rngs=rngs)
 

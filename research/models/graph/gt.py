@@ -86,23 +86,23 @@ class GraphTransformerLayer(nnx.Module):
   """One GT layer: multi-head attention, O, residual, norm, FFN, residual, norm."""
 
   def __init__(
-      self,
-      dim: int,
-      num_heads: int,
-      *,
-      attention: str,
-      dropout: float,
-      batch_norm: bool,
-      layer_norm: bool,
-      residual: bool,
-      rngs: nnx.Rngs,
+    self,
+    dim: int,
+    num_heads: int,
+    *,
+    attention: str,
+    dropout: float,
+    batch_norm: bool,
+    layer_norm: bool,
+    residual: bool,
+    rngs: nnx.Rngs,
   ):
     if attention not in ATTENTION_KINDS:
       raise ConfigError(f"Unknown attention={attention!r}; expected one of {ATTENTION_KINDS}.")
     self.attention_kind = attention
     self.attention = MultiHeadAttention(dim, num_heads, use_bias=False, logit_clamp=LOGIT_CLAMP, rngs=rngs)
     self.output = GTOutput(
-        dim, dropout=dropout, batch_norm=batch_norm, layer_norm=layer_norm, residual=residual, rngs=rngs
+      dim, dropout=dropout, batch_norm=batch_norm, layer_norm=layer_norm, residual=residual, rngs=rngs
     )
 
   def __call__(self, h: jax.Array, graph: GraphBatch) -> jax.Array:
@@ -125,24 +125,24 @@ class GraphTransformer(nnx.Module):
   """
 
   def __init__(
-      self,
-      *,
-      hidden_dim: int,
-      num_layers: int,
-      out_dim: int,
-      num_heads: int = 8,
-      attention: str = "sparse",
-      node_in_dim: int = 0,
-      edge_in_dim: int = 0,
-      pe: str = "none",
-      pe_dim: int = 0,
-      dropout: float = 0.0,
-      in_feat_dropout: float = 0.0,
-      readout: str = "mean",
-      batch_norm: bool = True,
-      layer_norm: bool = False,
-      residual: bool = True,
-      rngs: nnx.Rngs,
+    self,
+    *,
+    hidden_dim: int,
+    num_layers: int,
+    out_dim: int,
+    num_heads: int = 8,
+    attention: str = "sparse",
+    node_in_dim: int = 0,
+    edge_in_dim: int = 0,
+    pe: str = "none",
+    pe_dim: int = 0,
+    dropout: float = 0.0,
+    in_feat_dropout: float = 0.0,
+    readout: str = "mean",
+    batch_norm: bool = True,
+    layer_norm: bool = False,
+    residual: bool = True,
+    rngs: nnx.Rngs,
   ):
     del edge_in_dim  # unused: no edge features in this GT variant
     if readout not in READOUTS:
@@ -150,17 +150,17 @@ class GraphTransformer(nnx.Module):
     self.node_encoder = BenchmarkingNodeEncoder(node_in_dim, hidden_dim, pe=pe, pe_dim=pe_dim, rngs=rngs)
     self.in_feat_dropout = nnx.Dropout(in_feat_dropout, rngs=rngs)
     self.layers = nnx.List(
-        GraphTransformerLayer(
-            hidden_dim,
-            num_heads,
-            attention=attention,
-            dropout=dropout,
-            batch_norm=batch_norm,
-            layer_norm=layer_norm,
-            residual=residual,
-            rngs=rngs,
-        )
-        for _ in range(num_layers)
+      GraphTransformerLayer(
+        hidden_dim,
+        num_heads,
+        attention=attention,
+        dropout=dropout,
+        batch_norm=batch_norm,
+        layer_norm=layer_norm,
+        residual=residual,
+        rngs=rngs,
+      )
+      for _ in range(num_layers)
     )
     self.head = MLPReadout(hidden_dim, out_dim, rngs=rngs)
     self.readout = readout

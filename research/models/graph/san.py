@@ -123,8 +123,9 @@ class SANEdgeEmbedding(nnx.Module):
     """-> real edges [S, E, D] (zero on padded edges), fake-pair edge [D]."""
     if self.kind == "categorical":
       if graph.edge_features is None:
-        raise ConfigError(f"SAN was built with edge_vocab={self.edge_vocab} and reads graph.edge_features; "
-                         "the batch has none.")
+        raise ConfigError(
+          f"SAN was built with edge_vocab={self.edge_vocab} and reads graph.edge_features; the batch has none."
+        )
       real, fake = self.real(graph.edge_features), self.real(jnp.full((1, 1), self.edge_vocab, jnp.int32))
     elif self.kind == "float":
       if graph.edge_features is None:
@@ -141,17 +142,17 @@ class SANLayer(nnx.Module):
   """One SAN layer: gamma-weighted attention over real and fake pairs, O, residual, norm, FFN, residual, norm."""
 
   def __init__(
-      self,
-      dim: int,
-      num_heads: int,
-      *,
-      full_graph: bool,
-      gamma: float,
-      dropout: float,
-      batch_norm: bool,
-      layer_norm: bool,
-      residual: bool,
-      rngs: nnx.Rngs,
+    self,
+    dim: int,
+    num_heads: int,
+    *,
+    full_graph: bool,
+    gamma: float,
+    dropout: float,
+    batch_norm: bool,
+    layer_norm: bool,
+    residual: bool,
+    rngs: nnx.Rngs,
   ):
     self.num_heads = num_heads
     self.full_graph = full_graph
@@ -164,15 +165,13 @@ class SANLayer(nnx.Module):
     if full_graph:  # the official layer builds them even when gamma = 0
       self.Q_2, self.K_2, self.E_2 = projection(), projection(), projection()
     self.output = GTOutput(
-        dim, dropout=dropout, batch_norm=batch_norm, layer_norm=layer_norm, residual=residual, rngs=rngs
+      dim, dropout=dropout, batch_norm=batch_norm, layer_norm=layer_norm, residual=residual, rngs=rngs
     )
 
   def _split(self, x: jax.Array) -> jax.Array:
     return x.reshape(x.shape[:-1] + (self.num_heads, self.head_dim))
 
-  def attend(
-      self, h: jax.Array, graph: GraphBatch, e_real: jax.Array, e_fake: jax.Array, pairs: SANPairs
-  ) -> jax.Array:
+  def attend(self, h: jax.Array, graph: GraphBatch, e_real: jax.Array, e_fake: jax.Array, pairs: SANPairs) -> jax.Array:
     """Attention output before O: h [B, N, D], e_real [S, E, D], e_fake [D] -> [B, N, H * Dh]."""
     b, n = h.shape[:2]
     mask = graph.node_mask
@@ -202,7 +201,7 @@ class SANLayer(nnx.Module):
     return out.reshape(b, n, -1)  # [B, N, H * Dh]
 
   def __call__(
-      self, h: jax.Array, graph: GraphBatch, e_real: jax.Array, e_fake: jax.Array, pairs: SANPairs
+    self, h: jax.Array, graph: GraphBatch, e_real: jax.Array, e_fake: jax.Array, pairs: SANPairs
   ) -> jax.Array:
     """h: [B, N, D] -> [B, N, D], zero on padded nodes."""
     return self.output(h, self.attend(h, graph, e_real, e_fake, pairs), graph.node_mask)
@@ -223,69 +222,81 @@ class SAN(nnx.Module):
   """
 
   def __init__(
-      self,
-      *,
-      hidden_dim: int,
-      num_layers: int,
-      out_dim: int,
-      num_heads: int = 8,
-      full_graph: bool = True,
-      gamma: float = 1e-5,
-      node_in_dim: int = 0,
-      node_vocab: int = 0,
-      edge_in_dim: int = 0,
-      edge_vocab: int = 0,
-      lpe_frequencies: int = 10,
-      lpe_dim: int = 16,
-      lpe_layers: int = 3,
-      lpe_heads: int = 4,
-      lpe_ffn_dim: int = 2048,
-      lpe_dropout: float = 0.1,
-      lpe_sign_flip: bool = False,
-      lpe_eigenpairs: str = "lap",
-      dropout: float = 0.0,
-      in_feat_dropout: float = 0.0,
-      readout: str = "mean",
-      batch_norm: bool = True,
-      layer_norm: bool = False,
-      residual: bool = True,
-      rngs: nnx.Rngs,
+    self,
+    *,
+    hidden_dim: int,
+    num_layers: int,
+    out_dim: int,
+    num_heads: int = 8,
+    full_graph: bool = True,
+    gamma: float = 1e-5,
+    node_in_dim: int = 0,
+    node_vocab: int = 0,
+    edge_in_dim: int = 0,
+    edge_vocab: int = 0,
+    lpe_frequencies: int = 10,
+    lpe_dim: int = 16,
+    lpe_layers: int = 3,
+    lpe_heads: int = 4,
+    lpe_ffn_dim: int = 2048,
+    lpe_dropout: float = 0.1,
+    lpe_sign_flip: bool = False,
+    lpe_eigenpairs: str = "lap",
+    dropout: float = 0.0,
+    in_feat_dropout: float = 0.0,
+    readout: str = "mean",
+    batch_norm: bool = True,
+    layer_norm: bool = False,
+    residual: bool = True,
+    rngs: nnx.Rngs,
   ):
     if readout not in READOUTS:
       raise ConfigError(f"Unknown readout={readout!r}; expected one of {READOUTS}.")
     if not (gamma >= 0 and math.isfinite(gamma)):
       raise ConfigError(f"gamma={gamma} must be a finite number >= 0 (the weight of fake pairs).")
     if not 0 <= lpe_dim < hidden_dim:
-      raise ConfigError(f"lpe_dim={lpe_dim} must lie in [0, hidden_dim={hidden_dim}): the LPE takes lpe_dim of the "
-                       "hidden_dim channels (0 = no LPE).")
+      raise ConfigError(
+        f"lpe_dim={lpe_dim} must lie in [0, hidden_dim={hidden_dim}): the LPE takes lpe_dim of the "
+        "hidden_dim channels (0 = no LPE)."
+      )
     if lpe_dim and lpe_dim % lpe_heads:
       raise ConfigError(f"lpe_dim={lpe_dim} is not divisible by lpe_heads={lpe_heads}.")
     if hidden_dim % num_heads:
       raise ConfigError(f"hidden_dim={hidden_dim} is not divisible by num_heads={num_heads}.")
     self.node_embedding = FeatureEmbedding(node_in_dim, hidden_dim - lpe_dim, vocab_size=node_vocab, rngs=rngs)
     self.lpe = (
-        LearnedLPE(lpe_frequencies, lpe_dim, num_layers=lpe_layers, num_heads=lpe_heads, ffn_dim=lpe_ffn_dim,
-                   dropout=lpe_dropout, sign_flip=lpe_sign_flip, eigenpairs=lpe_eigenpairs, normalize_rows=True,
-                   rngs=rngs)
-        if lpe_dim else None
+      LearnedLPE(
+        lpe_frequencies,
+        lpe_dim,
+        num_layers=lpe_layers,
+        num_heads=lpe_heads,
+        ffn_dim=lpe_ffn_dim,
+        dropout=lpe_dropout,
+        sign_flip=lpe_sign_flip,
+        eigenpairs=lpe_eigenpairs,
+        normalize_rows=True,
+        rngs=rngs,
+      )
+      if lpe_dim
+      else None
     )
     self.edge_embedding = SANEdgeEmbedding(
-        hidden_dim, edge_in_dim=edge_in_dim, edge_vocab=edge_vocab, full_graph=full_graph, rngs=rngs
+      hidden_dim, edge_in_dim=edge_in_dim, edge_vocab=edge_vocab, full_graph=full_graph, rngs=rngs
     )
     self.in_feat_dropout = nnx.Dropout(in_feat_dropout, rngs=rngs)
     self.layers = nnx.List(
-        SANLayer(
-            hidden_dim,
-            num_heads,
-            full_graph=full_graph,
-            gamma=gamma,
-            dropout=dropout,
-            batch_norm=batch_norm,
-            layer_norm=layer_norm,
-            residual=residual,
-            rngs=rngs,
-        )
-        for _ in range(num_layers)
+      SANLayer(
+        hidden_dim,
+        num_heads,
+        full_graph=full_graph,
+        gamma=gamma,
+        dropout=dropout,
+        batch_norm=batch_norm,
+        layer_norm=layer_norm,
+        residual=residual,
+        rngs=rngs,
+      )
+      for _ in range(num_layers)
     )
     self.head = MLPReadout(hidden_dim, out_dim, rngs=rngs)
     self.full_graph = full_graph

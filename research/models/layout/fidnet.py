@@ -43,15 +43,15 @@ class FIDNetV3(nnx.Module):
   """LayoutDM's FIDNetV3 on padded layouts: boxes [B, S, 4], labels [B, S], mask [B, S]."""
 
   def __init__(
-      self,
-      *,
-      num_labels: int,
-      max_elements: int,
-      dim: int = 256,
-      num_heads: int = 4,
-      num_layers: int = 4,
-      dropout: float = 0.1,
-      rngs: nnx.Rngs,
+    self,
+    *,
+    num_labels: int,
+    max_elements: int,
+    dim: int = 256,
+    num_heads: int = 4,
+    num_layers: int = 4,
+    dropout: float = 0.1,
+    rngs: nnx.Rngs,
   ):
     if dim % num_heads or dim % 2:
       raise ConfigError(f"dim={dim} must be even and divisible by num_heads={num_heads}.")
@@ -72,11 +72,14 @@ class FIDNetV3(nnx.Module):
 
   def _check(self, boxes: jax.Array, labels: jax.Array, mask: jax.Array) -> None:
     if boxes.ndim != 3 or boxes.shape[-1] != 4 or labels.shape != boxes.shape[:2] or mask.shape != labels.shape:
-      raise ConfigError(f"Expected boxes [B, S, 4], labels [B, S] and mask [B, S]; got {boxes.shape}, "
-                       f"{labels.shape} and {mask.shape}.")
+      raise ConfigError(
+        f"Expected boxes [B, S, 4], labels [B, S] and mask [B, S]; got {boxes.shape}, {labels.shape} and {mask.shape}."
+      )
     if boxes.shape[1] > self.max_elements:
-      raise ConfigError(f"Layouts have {boxes.shape[1]} slots but the network has slot tokens for "
-                       f"max_elements={self.max_elements}; pad to at most that many.")
+      raise ConfigError(
+        f"Layouts have {boxes.shape[1]} slots but the network has slot tokens for "
+        f"max_elements={self.max_elements}; pad to at most that many."
+      )
 
   def features(self, boxes: jax.Array, labels: jax.Array, mask: jax.Array) -> jax.Array:
     """The layout's feature f [B, dim]: the encoder's output at its token."""
