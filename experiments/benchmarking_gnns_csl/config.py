@@ -39,6 +39,15 @@ ROWS = (
   ("GT + LapPE", "gt", "lap", "", {}),
 )
 QUICK_MAX_EPOCHS = 100  # --quick: the paper's GatedGCN-LapPE runs stopped after 147 epochs on average
+# Measured 2026-12-04 (README.md): the quick protocol leaves GT + LapPE out; the paper protocol keeps it.
+QUICK_DROPS = {
+  "GT + LapPE": (
+    "Under GatedGCN's protocol (GT has no official CSL config) it has not converged after 100 epochs: validation "
+    "loss 0.17-0.60, fold accuracies 96.7, 100, 80.0, 76.7, 100 (90.7 ± 10.2), and float-level differences between "
+    "machines and commits move them (86.7, 90.0, 66.7, 96.7, 83.3 in the earlier README); with the paper's stopping "
+    "rule (about 200 epochs) 2 of 10 runs still ended at 70 and 80%."
+  ),
+}
 
 
 def model_config(model: str, pe: str, smoke: bool) -> ml_collections.ConfigDict:
@@ -132,7 +141,7 @@ def get_protocol() -> dict[str, object]:
   """Table 10 as `python -m experiments.benchmarking_gnns_csl.reproduce` measures it (research.analysis.reproduction).
 
   The last-epoch model's test accuracy, one row per model of ROWS over 5 folds x 20 seeds; --quick: 5 folds x the
-  first seed, at most QUICK_MAX_EPOCHS epochs.
+  first seed, at most QUICK_MAX_EPOCHS epochs, without the rows of QUICK_DROPS (each with its measured reason).
   """
   return {
     "sweep": "table10",
@@ -145,6 +154,10 @@ def get_protocol() -> dict[str, object]:
       {"name": row, "runs": {"arg:model": model, "model.pe": pe}, "table": table, "match": match}
       for row, model, pe, table, match in ROWS
     ],
-    "quick": {"config_arg": f"epochs={QUICK_MAX_EPOCHS}", "runs": {"seed": list(PAPER_SEEDS[:1])}},
+    "quick": {
+      "config_arg": f"epochs={QUICK_MAX_EPOCHS}",
+      "runs": {"seed": list(PAPER_SEEDS[:1])},
+      "drop_rows": QUICK_DROPS,
+    },
     "parallel": 2,
   }

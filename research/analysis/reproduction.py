@@ -16,7 +16,8 @@ An experiment's config.py states its protocol as data, in `get_protocol()` (a pl
               {"name": "GT + LapPE", "runs": {"arg:model": "gt"}},   # no table: the paper does not report it
           ],
           "quick": {"config_arg": "epochs=100",   # --quick: the config argument of its shorter runs ...
-                    "runs": {"seed": [14]}},      # ... and which of the sweep's runs it makes
+                    "runs": {"seed": [14]},       # ... which of the sweep's runs it makes ...
+                    "drop_rows": {"GT + LapPE": "why, as measured"}},  # ... and rows it leaves out
           "parallel": 2,                  # runs at a time unless --parallel says otherwise (default 1)
       }
 
@@ -64,7 +65,7 @@ PROTOCOL = {
   "parallel": 1,
 }  # None: required
 ROW = {"name": None, "runs": {}, "table": "", "match": {}}
-QUICK = {"config_arg": "", "runs": {}}
+QUICK = {"config_arg": "", "runs": {}, "drop_rows": {}}
 SEED = "seed"  # the override key that --seeds counts
 
 
@@ -90,6 +91,7 @@ class Protocol:
   rows: tuple[RowSpec, ...]
   quick_arg: str
   quick_runs: Mapping[str, Any]
+  quick_drops: Mapping[str, str]  # row name -> why the quick protocol leaves it out
   parallel: int
   seeds: tuple[Any, ...]  # the sweep's seeds in order (none if it does not vary `seed`)
   needs_manual_dir: bool  # the config reads released files from config.data.manual_dir
@@ -107,6 +109,7 @@ class Plan:
   runs: tuple[spec.Run, ...]
   groups: tuple[tuple[RowSpec, tuple[spec.Run, ...]], ...]
   description: str
+  dropped: Mapping[str, str] = dataclasses.field(default_factory=dict)  # rows left out (quick), with why
 
 
 @dataclasses.dataclass
@@ -171,6 +174,18 @@ def _row_spec(values: Any, paper: str, where: str) -> RowSpec:
   return RowSpec(row["name"], dict(row["runs"]), number)
 
 
+def _drops(drops: Any, rows: Sequence[RowSpec], where: str) -> dict[str, str]:
+  """The quick protocol's left-out rows (name -> reason); a name that is no row, or no reason, is a ConfigError."""
+  names = [row.name for row in rows]
+  for name, reason in dict(drops).items():
+    if name not in names or not reason:
+      raise ConfigError(
+        f"{where}: drop_rows names {name!r} with reason {reason!r}; name one of the rows "
+        f"({', '.join(names)}) and say, as measured, why the quick protocol leaves it out."
+      )
+  return dict(drops)
+
+
 def load_protocol(config_path: str) -> Protocol:
   """The protocol of the config file at `config_path`, every field and paper entry checked."""
   module = config_file.load_module(config_path)
@@ -197,6 +212,7 @@ def load_protocol(config_path: str) -> Protocol:
     rows,
     quick["config_arg"],
     dict(quick["runs"]),
+    _drops(quick["drop_rows"], rows, f"{where}, quick"),
     int(values["parallel"]),
     seeds,
     "manual_dir" in data,
@@ -252,8 +268,12 @@ def make_plan(protocol: Protocol, *, quick: bool, seeds: int | None, out: str, s
   for row in protocol.rows:
     _check_selector(row.runs, sweep, f"Row {row.name!r} of the protocol")
   _check_selector(protocol.quick_runs, sweep, "The quick protocol")
+  rows, dropped = protocol.rows, {}
   if quick:
-    sweep = dataclasses.replace(sweep, runs=tuple(r for r in sweep.runs if matches(r, protocol.quick_runs)))
+    rows = tuple(row for row in protocol.rows if row.name not in protocol.quick_drops)
+    dropped = protocol.quick_drops
+    kept = [r for r in sweep.runs if matches(r, protocol.quick_runs) and any(matches(r, row.runs) for row in rows)]
+    sweep = dataclasses.replace(sweep, runs=tuple(kept))
     runs, description = sweep.runs, f"quick: config argument `{config_arg}`, {len(sweep.runs)} run(s)"
   elif seeds is not None:
     runs = tuple(first_seeds(protocol, sweep.runs, seeds))
@@ -262,7 +282,7 @@ def make_plan(protocol: Protocol, *, quick: bool, seeds: int | None, out: str, s
     runs, description = sweep.runs, f"paper protocol: {len(sweep.runs)} run(s)"
   if not runs:
     raise ConfigError(f"The {'quick' if quick else 'paper'} protocol of {protocol.config_path} selects no run.")
-  return Plan(sweep, tuple(runs), group_runs(protocol.rows, runs), description)
+  return Plan(sweep, tuple(runs), group_runs(rows, runs), description, dropped)
 
 
 def _metric(protocol: Protocol, final: Mapping[str, Any], workdir: str) -> float:
@@ -318,15 +338,29 @@ def _diverged_note(rows: Sequence[Row]) -> str:
   return f"Diverged, not averaged in: {named}." if named else ""
 
 
-def write_results(out_dir: str, experiment: str, quick: bool, rows: Sequence[Row], header: str) -> str:
-  """Writes results.json and results.md (atomically); returns the markdown."""
+def _dropped_note(dropped: Mapping[str, str]) -> str:
+  return "".join(f"Not in the quick protocol: {name}. {reason}\n" for name, reason in dropped.items()).strip()
+
+
+def write_results(
+  out_dir: str, experiment: str, quick: bool, rows: Sequence[Row], header: str, dropped: Mapping[str, str] | None = None
+) -> str:
+  """Writes results.json and results.md (atomically); returns the markdown. `dropped`: rows the quick
+  protocol leaves out, with why (results.json's "dropped_rows")."""
+  dropped = dropped or {}
   rundir.write_json(
     os.path.join(out_dir, "results.json"),
-    {"experiment": experiment, "quick": quick, "rows": [r.to_json() for r in rows]},
+    {
+      "experiment": experiment,
+      "quick": quick,
+      "rows": [r.to_json() for r in rows],
+      "dropped_rows": [{"name": name, "reason": reason} for name, reason in dropped.items()],
+    },
   )
   sources = sorted({r.paper.source for r in rows if r.paper})
   paper = "Paper numbers: " + "; ".join(sources) + "." if sources else ""
-  text = "\n\n".join(filter(None, [header, markdown_table(rows), _diverged_note(rows), paper])) + "\n"
+  notes = [header, markdown_table(rows), _diverged_note(rows), _dropped_note(dropped), paper]
+  text = "\n\n".join(filter(None, notes)) + "\n"
   rundir.write_text(os.path.join(out_dir, "results.md"), text)
   return text
 
@@ -399,7 +433,7 @@ def reproduce(config_path: str, argv: Sequence[str]) -> int:
       print(f"{local.failures(outcome)}. No table: rerun the same command to resume them.")
       return local.FAILED_EXIT
     rows = measure(protocol, plan)
-    text = write_results(args.out, protocol.experiment, args.quick, rows, _header(protocol, plan))
+    text = write_results(args.out, protocol.experiment, args.quick, rows, _header(protocol, plan), plan.dropped)
   print("\n" + text, flush=True)
   return local.DIVERGED_EXIT if any(r.diverged for r in rows) else 0
 

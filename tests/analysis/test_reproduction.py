@@ -131,20 +131,27 @@ def test_seeds_take_the_runs_of_the_first_seeds_and_settings_reach_every_run(tmp
   assert "data_dir" not in json.dumps(plan.sweep.manifest())  # where the data is is no part of the sweep
 
 
-def test_csl_protocol_has_three_rows_over_folds_and_seeds(tmp_path):
+def test_csl_protocol_has_three_rows_over_folds_and_seeds_and_quick_leaves_gt_out(tmp_path):
   protocol = reproduction.load_protocol(CSL)
   quick = reproduction.make_plan(protocol, quick=True, seeds=None, out=str(tmp_path), settings={})
-  assert [(row.name, len(group)) for row, group in quick.groups] == [
-    ("GatedGCN", 5),
-    ("GatedGCN + LapPE", 5),
-    ("GT + LapPE", 5),
-  ]
+  assert [(row.name, len(group)) for row, group in quick.groups] == [("GatedGCN", 5), ("GatedGCN + LapPE", 5)]
+  assert list(quick.dropped) == ["GT + LapPE"] and "not converged after 100 epochs" in quick.dropped["GT + LapPE"]
   assert {run.overrides["seed"] for run in quick.runs} == {14} and protocol.parallel == 2
-  gt = next(run for run in quick.runs if run.overrides["arg:model"] == "gt")
-  assert quick.sweep.configs[gt.name].model.name == "gt" and quick.sweep.configs[gt.name].epochs == 100
-  assert f"--config={CSL}:epochs=100,model=gt" in quick.sweep.run_args(gt)
+  assert len(quick.sweep.runs) == 10, "the quick sweep directory holds no run of a dropped row"
+  lap = next(run for run in quick.runs if run.overrides["model.pe"] == "lap")
+  assert quick.sweep.configs[lap.name].model.name == "gated_gcn" and quick.sweep.configs[lap.name].epochs == 100
+  assert f"--config={CSL}:epochs=100,model=gated_gcn" in quick.sweep.run_args(lap)
   paper = reproduction.make_plan(protocol, quick=False, seeds=None, out=str(tmp_path), settings={})
+  assert [(row.name, len(group)) for row, group in paper.groups][-1] == ("GT + LapPE", 5 * 20) and not paper.dropped
   assert len(paper.runs) == 3 * 5 * 20 and paper.sweep.configs[paper.runs[0].name].epochs == 1000
+
+
+def test_rows_the_quick_protocol_leaves_out_are_named_with_their_reason(tmp_path):
+  rows = [reproduction.Row("A", "acc", [100.0], None)]
+  text = reproduction.write_results(str(tmp_path), "x", True, rows, "# header", {"B": "It has not converged."})
+  assert "Not in the quick protocol: B. It has not converged." in text
+  data = json.loads((tmp_path / "results.json").read_text())
+  assert data["dropped_rows"] == [{"name": "B", "reason": "It has not converged."}]
 
 
 def test_results_files_with_paper_numbers_and_diverged_runs(tmp_path):
@@ -192,6 +199,8 @@ def _protocol_file(tmp_path, protocol: str) -> str:
     ),
     ('{"metric": "m", "paper": "nopaper", "rows": [{"name": "a", "table": "t"}], "quick": {}}', "No papers/nopaper"),
     ('{"metric": "m", "sweep": "typo", "rows": [{"name": "a"}], "quick": {}}', "Unknown sweep 'typo'"),
+    ('{"metric": "m", "rows": [{"name": "a"}], "quick": {"drop_rows": {"b": "why"}}}', "drop_rows names 'b'"),
+    ('{"metric": "m", "rows": [{"name": "a"}], "quick": {"drop_rows": {"a": ""}}}', "say, as measured, why"),
   ],
 )
 def test_a_bad_protocol_is_named(tmp_path, protocol, message):
