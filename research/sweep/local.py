@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
+import functools
 import json
 import os
 import signal
@@ -169,7 +170,7 @@ def run_local(
   parallel: int,
   runs: Sequence[spec.Run] | None = None,
   python: str = sys.executable,
-  print_fn: Callable[[str], None] = print,
+  print_fn: Callable[[str], None] = functools.partial(print, flush=True),  # lines appear at once in a log file
   poll_seconds: float = 0.5,
   progress_seconds: float = 60.0,
 ) -> Outcome:
