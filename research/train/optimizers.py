@@ -83,6 +83,17 @@ def check_warmup(config: ml_collections.ConfigDict, total_steps: int, steps_per_
     )
 
 
+def check_warmup_before_data(config: ml_collections.ConfigDict, total_steps: int, epochs: int) -> None:
+  """`check_warmup` where it needs no data: warmup and training counted in the same unit (steps or epochs)."""
+  if total_steps and config.warmup_steps:
+    check_warmup(config, total_steps, 1)
+  elif not total_steps and config.warmup_epochs and config.warmup_epochs >= epochs:
+    raise ConfigError(
+      f"config.optimizer.warmup_epochs={config.warmup_epochs} is not shorter than training (config.epochs={epochs}); "
+      "shorten the warmup or train longer."
+    )
+
+
 def learning_rate_schedule(
   config: ml_collections.ConfigDict, total_steps: int, steps_per_epoch: int = 1
 ) -> optax.Schedule:

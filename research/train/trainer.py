@@ -96,6 +96,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
   models.check_kwargs(config.model.name, model_kwargs)
   tasks.check_name(config.task)
   optimizers.check_config(config.optimizer)
+  optimizers.check_warmup_before_data(config.optimizer, config.total_steps, config.epochs)
   sharding.check_rules(config.sharding.rules)
 
 

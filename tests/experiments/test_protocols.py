@@ -13,6 +13,7 @@ import pytest
 
 from helpers import REPO
 from research.analysis import reproduction
+from research.train import trainer
 
 EXPERIMENTS = sorted(
   os.path.basename(os.path.dirname(path)) for path in glob.glob(os.path.join(REPO, "experiments", "*", "reproduce.py"))
@@ -36,6 +37,7 @@ def test_protocol_expands_against_its_config_and_papers(experiment, tmp_path):
   configs = {quick: plan.sweep.configs[plan.runs[0].name] for quick, plan in plans.items()}
   assert configs[True].epochs < configs[False].epochs
   for config in configs.values():
+    trainer.validate(config)  # every value the trainer checks before data (warmup shorter than training, ...)
     assert protocol.metric.partition("/")[0] in config.eval_splits
     assert protocol.at == "final" or config.checkpoint.keep_best  # "best" metrics need the best checkpoint
 

@@ -81,6 +81,7 @@ def test_missing_model_kwargs():
     ("checkpoint.keep", 0, "checkpoint.keep=0 must be > 0"),
     ("seed", -1, "seed=-1 must be >= 0"),
     ("task", "node_regression", "Unknown config.task='node_regression'"),
+    ("optimizer.warmup_steps", 18, "warmup_steps=18 is not shorter than training (18 steps)"),
   ],
 )
 def test_values_out_of_range(key, value, message):
@@ -134,3 +135,10 @@ def test_mesh_rules_replicate_dimensions_the_mesh_does_not_divide():
   ).stdout.split("\n")
   assert out[0] == "P('fsdp', None)"
   assert out[1] == "P('fsdp', 'tensor')"
+
+
+def test_a_warmup_in_epochs_as_long_as_training_is_refused_before_data():
+  config = csl_config.get_config("epochs=5")
+  config_file.override(config, "optimizer.warmup_epochs", 5)
+  with pytest.raises(ConfigError, match="warmup_epochs=5 is not shorter than training \\(config.epochs=5\\)"):
+    trainer.validate(config)
