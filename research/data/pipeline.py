@@ -4,8 +4,8 @@ Batch k of training is a pure function of (seed, k): the record order is a
 per-epoch permutation of the training set (numpy, seeded by (seed, epoch)),
 global batches are consecutive runs of it, and each process reads only its rows
 of each global batch. So resuming at
-step k needs nothing but k, and two processes × 4 devices see exactly the batches
-of one process × 8 devices. An optional `augment(record, rng)` transforms each
+step k needs nothing but k, and N processes × M devices see exactly the batches
+of one process × N·M devices. An optional `augment(record, rng)` transforms each
 record before collation with its own Generator, seeded by (seed, split, batch,
 row of the global batch), so augmentations are as reproducible as the order.
 """

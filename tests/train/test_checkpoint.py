@@ -85,20 +85,20 @@ def test_half_written_final_json_and_partial_metrics_line_are_mended(three_check
 
 
 def test_restore_onto_a_different_mesh(csl_data_dir, tmp_path):
-  """Train 9 steps on mesh (8), resume on (2,2,2) to 18: same as 18 steps on one device."""
+  """Train 9 steps on mesh (4), resume on (1,2,2) to 18: same as 18 steps on one device."""
   base = ["--config.data.batch_size=8", "--config.data.eval_batch_size=8", "--config.log_every_steps=1"]
   reference = str(tmp_path / "reference")
   run_experiment("smoke,model=gt", reference, csl_data_dir, base, num_devices=1)
   moved = str(tmp_path / "moved")
   run_experiment(
-    "smoke,model=gt", moved, csl_data_dir, base + ["--config.total_steps=9", "--config.mesh.data=8"], num_devices=8
+    "smoke,model=gt", moved, csl_data_dir, base + ["--config.total_steps=9", "--config.mesh.data=4"], num_devices=4
   )
   run_experiment(
     "smoke,model=gt",
     moved,
     csl_data_dir,
-    base + ["--config.mesh.data=2", "--config.mesh.fsdp=2", "--config.mesh.tensor=2"],
-    num_devices=8,
+    base + ["--config.mesh.data=1", "--config.mesh.fsdp=2", "--config.mesh.tensor=2"],
+    num_devices=4,
   )
   a, b = train_losses(reference), train_losses(moved)
   assert sorted(b) == list(range(1, 19))

@@ -82,6 +82,8 @@ def test_missing_model_kwargs():
     ("seed", -1, "seed=-1 must be >= 0"),
     ("task", "node_regression", "Unknown config.task='node_regression'"),
     ("optimizer.warmup_steps", 18, "warmup_steps=18 is not shorter than training (18 steps)"),
+    ("optimizer.weight_decay", 0.1, "'adam' does not apply weight_decay=0.1"),
+    ("log_every_steps", 0, "config.log_every_steps=0 must be > 0"),
   ],
 )
 def test_values_out_of_range(key, value, message):

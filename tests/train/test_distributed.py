@@ -43,19 +43,20 @@ def test_sharded_losses_match_single_device(mesh, single_device_losses, csl_data
 
 
 def test_two_processes_match_one_process(csl_data_dir, tmp_path):
+  """2 processes × 2 devices over loopback train on exactly the batches of 1 process × 4 devices."""
   one = str(tmp_path / "one")
-  run_experiment("smoke,model=gated_gcn", one, csl_data_dir, OVERRIDES + _mesh(8, 1, 1), num_devices=8)
+  run_experiment("smoke,model=gated_gcn", one, csl_data_dir, OVERRIDES + _mesh(4, 1, 1), num_devices=4)
 
   two = str(tmp_path / "two")
   port = portpicker.pick_unused_port()
   procs = []
   for process_id in range(2):
-    cmd, env = run_command(4, csl_data_dir)
+    cmd, env = run_command(2, csl_data_dir)
     cmd += [
       f"--config={CSL_CONFIG}:smoke,model=gated_gcn",
       f"--workdir={two}",
       *OVERRIDES,
-      *_mesh(8, 1, 1),
+      *_mesh(4, 1, 1),
       f"--coordinator_address=127.0.0.1:{port}",
       "--num_processes=2",
       f"--process_id={process_id}",
