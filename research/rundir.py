@@ -20,7 +20,7 @@ import os
 import socket
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from research.errors import WorkdirError
@@ -103,6 +103,17 @@ def write_text(path: str, text: str) -> None:
 
 def write_json(path: str, value: Any) -> None:
   write_text(path, json.dumps(value, indent=2) + "\n")
+
+
+def flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+  """Nested dicts (config.json, final.json) as dotted keys: {"model": {"pe": "rwse"}} -> {"model.pe": "rwse"}."""
+  flat = {}
+  for key, value in mapping.items():
+    if isinstance(value, Mapping):
+      flat.update(flatten(value, f"{prefix}{key}."))
+    else:
+      flat[f"{prefix}{key}"] = value
+  return flat
 
 
 def read_step_rows(path: str) -> tuple[list[dict[str, Any]], str | None]:

@@ -63,14 +63,7 @@ def read_step_rows(path: str) -> list[dict[str, Any]]:
 
 def flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
   """Nested dicts as dotted keys ({"model": {"pe": "rwse"}} -> {"model.pe": "rwse"}), lists as tuples."""
-  flat = {}
-  for key, value in mapping.items():
-    name = f"{prefix}{key}"
-    if isinstance(value, Mapping):
-      flat.update(flatten(value, name + "."))
-    else:
-      flat[name] = hashable(value)
-  return flat
+  return {key: hashable(value) for key, value in rundir.flatten(mapping, prefix).items()}
 
 
 def hashable(value: Any) -> Any:

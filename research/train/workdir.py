@@ -63,23 +63,13 @@ def as_json(config: ml_collections.ConfigDict) -> dict[str, Any]:
   return json.loads(config.to_json_best_effort(sort_keys=True))
 
 
-def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-  flat = {}
-  for key, value in tree.items():
-    if isinstance(value, Mapping):
-      flat.update(flatten(value, f"{prefix}{key}."))
-    else:
-      flat[prefix + key] = value
-  return flat
-
-
 def is_resumable(key: str) -> bool:
   return any(key == k or (k.endswith(".*") and key.startswith(k[:-1])) for k in RESUMABLE)
 
 
 def changed_keys(stored: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
   """Keys outside RESUMABLE whose values differ: key -> (stored value, new value); absent is None."""
-  old, new = flatten(stored), flatten(config)
+  old, new = rundir.flatten(stored), rundir.flatten(config)
   return {
     key: (old.get(key), new.get(key))
     for key in sorted(set(old) | set(new))
